@@ -1,0 +1,59 @@
+import type {
+  OneTimeTokenOptions,
+  ResolvedOneTimeTokenOptions,
+} from "./types.js";
+
+/** Verify requests allowed per client IP address and window, by default. */
+export const DEFAULT_VERIFY_RATE_LIMIT = { window: 60, max: 10 };
+
+/**
+ * Fills in the defaults and rejects options that would make every token
+ * unusable, so a misconfiguration fails at start-up, not at the first issue.
+ */
+export function resolveOptions(
+  options: OneTimeTokenOptions = {},
+): ResolvedOneTimeTokenOptions {
+  const resolved: ResolvedOneTimeTokenOptions = {
+    expiresIn: options.expiresIn ?? 3,
+    disableClientRequest: options.disableClientRequest ?? false,
+    createSession: options.createSession ?? true,
+    storeToken: options.storeToken ?? "plain",
+    rateLimit:
+      options.rateLimit === undefined
+        ? DEFAULT_VERIFY_RATE_LIMIT
+        : options.rateLimit,
+  };
+  assertValidMinutes(resolved.expiresIn, "expiresIn");
+  assertValidStoreToken(resolved.storeToken);
+  return resolved;
+}
+
+/** Longest token lifetime accepted, in minutes: 7 days. */
+export const MAX_EXPIRES_IN_MINUTES = 7 * 24 * 60;
+
+export function assertValidMinutes(value: unknown, name: string): void {
+  const valid =
+    typeof value === "number" &&
+    Number.isFinite(value) &&
+    value > 0 &&
+    value <= MAX_EXPIRES_IN_MINUTES;
+  if (!valid) {
+    throw new TypeError(
+      `one-time-token-session: ${name} must be a number of minutes above 0 and at most ${MAX_EXPIRES_IN_MINUTES}, got ${String(value)}`,
+    );
+  }
+}
+
+function assertValidStoreToken(value: unknown): void {
+  if (value === "plain" || value === "hashed") return;
+  const isCustom =
+    typeof value === "object" &&
+    value !== null &&
+    (value as { type?: unknown }).type === "custom-hasher" &&
+    typeof (value as { hash?: unknown }).hash === "function";
+  if (!isCustom) {
+    throw new TypeError(
+      'one-time-token-session: storeToken must be "plain", "hashed" or { type: "custom-hasher", hash }',
+    );
+  }
+}
