@@ -1,0 +1,52 @@
+import { createRequire } from "node:module";
+import { Command } from "commander";
+import { issueCommand } from "./commands/issue.js";
+import { purgeExpiredCommand } from "./commands/purge-expired.js";
+import { verifyCommand } from "./commands/verify.js";
+import { EXIT } from "./lib/errors.js";
+import { reportError } from "./lib/report-error.js";
+
+const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Prints commander's usage error as one line with the way to get help. */
+function writeUsageError(message: string, write: (text: string) => void): void {
+  write(`${message.trim()} (see ott --help)\n`);
+}
+
+/** Builds the `ott` program with its global flags and every command. */
+export function createProgram(): Command {
+  const program = new Command("ott")
+    .description("Issue, check and purge one-time session handoff tokens of a Better Auth app")
+    .version(version, "-V, --version")
+    .option("-c, --config <path>", "Better Auth config file (default: auth.ts, lib/auth.ts, utils/auth.ts, server/auth.ts, also under src/ and app/)")
+    .option("--cwd <dir>", "project folder to run in (default: the current folder)")
+    .option("--tsconfig <path>", "tsconfig whose paths aliases the config uses (default: the nearest tsconfig.json)")
+    .option("--env-file <path>", "load variables from this file as well as .env and .env.local; repeatable", collect)
+    .option("--export <name>", "name of the export that holds the auth instance (default: auth, then the default export)")
+    .option("--json", "print one JSON document on stdout")
+    .option("-q, --quiet", "print only the essential value")
+    .option("--verbose", "print progress and, on error, the stack trace")
+    .exitOverride()
+    .configureOutput({ outputError: writeUsageError });
+
+  for (const command of [issueCommand, verifyCommand, purgeExpiredCommand]) {
+    program.addCommand(command.exitOverride().configureOutput({ outputError: writeUsageError }));
+  }
+  return program;
+}
+
+/** Runs `ott` with the given arguments and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = createProgram();
+  process.exitCode = EXIT.ok;
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return Number(process.exitCode ?? EXIT.ok);
+  } catch (error) {
+    return reportError(error, argv.includes("--verbose"));
+  }
+}

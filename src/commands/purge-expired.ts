@@ -1,0 +1,77 @@
+import { Command } from "commander";
+import { tokensOnlyInSecondaryStorage } from "../plugin/handoff.js";
+import { DEFAULT_BATCH_SIZE, PurgeError, type PurgeProgress, purgeExpiredTokens } from "../plugin/purge.js";
+import { type GlobalOptions, type LoadedAuth, withAuth } from "../lib/auth-context.js";
+import { CliError } from "../lib/errors.js";
+import { colors, printLine, report } from "../lib/output.js";
+import { parseBatchSize } from "../lib/parse.js";
+
+export interface PurgeCommandOptions {
+  dryRun?: boolean;
+  all?: boolean;
+  batchSize?: number;
+}
+
+export interface PurgeResult extends PurgeProgress {
+  dryRun: boolean;
+  all: boolean;
+  /** Set when there is no table to purge, with the reason. */
+  skipped?: string;
+}
+
+/** Deletes (or with `dryRun` counts) expired tokens in batches. */
+export async function runPurge(
+  loaded: LoadedAuth,
+  options: PurgeCommandOptions,
+  log: (message: string) => void = () => {},
+): Promise<PurgeResult> {
+  const base = { dryRun: Boolean(options.dryRun), all: Boolean(options.all) };
+  if (tokensOnlyInSecondaryStorage(loaded.context)) {
+    return {
+      ...base,
+      matched: 0,
+      deleted: 0,
+      batches: 0,
+      skipped: "tokens are kept only in secondary storage, where they expire by TTL",
+    };
+  }
+  try {
+    const progress = await purgeExpiredTokens(loaded.context, {
+      ...options,
+      onBatch: (p) => log(`batch ${p.batches}: ${p.matched} expired rows so far, ${p.deleted} deleted`),
+    });
+    return { ...base, ...progress };
+  } catch (error) {
+    if (!(error instanceof PurgeError)) throw error;
+    const cause = error.cause instanceof Error ? error.cause.message : String(error.cause);
+    throw new CliError(`Purge failed after deleting ${error.progress.deleted} expired rows in ${error.progress.batches} batches: ${cause}`, {
+      hint: "unexpired rows were not touched; run purge-expired again to finish",
+      cause: error.cause,
+    });
+  }
+}
+
+function describe(result: PurgeResult): string {
+  if (result.skipped) return `Nothing to purge: ${result.skipped}.`;
+  const what = result.all ? "expired verification rows" : "expired one-time tokens";
+  if (result.matched === 0) return `No ${what} to delete.`;
+  if (result.dryRun) return `${result.matched} ${what} would be deleted (dry run).`;
+  return `Deleted ${result.deleted} ${what} in ${result.batches} batches.`;
+}
+
+export const purgeExpiredCommand = new Command("purge-expired")
+  .description("delete expired one-time tokens from the verification table, in batches")
+  .option("--dry-run", "only count the rows that would be deleted")
+  .option("--all", "delete every expired row of the verification table, including other plugins' rows")
+  .option("--batch-size <rows>", `rows read and deleted per batch, 1 to 100000 (default: ${DEFAULT_BATCH_SIZE})`, parseBatchSize)
+  .addHelpText("after", "\nSafe to run from cron, and when two runs overlap.\nExit codes: 0 done (also when nothing was expired), 1 database error, 2 usage error.")
+  .action(async (options: PurgeCommandOptions, command: Command) => {
+    const globals = command.optsWithGlobals<GlobalOptions>();
+    const log = globals.verbose ? (message: string) => process.stderr.write(`${message}\n`) : undefined;
+    const result = await withAuth(globals, (loaded) => runPurge(loaded, options, log));
+    report(globals, {
+      json: result,
+      quiet: String(result.dryRun ? result.matched : result.deleted),
+      human: () => printLine(result.matched > 0 ? colors.green(describe(result)) : describe(result)),
+    });
+  });

@@ -1,0 +1,96 @@
+import type { AuthContext } from "better-auth";
+import { PLUGIN_ID } from "../plugin/index.js";
+import { resolveOptions } from "../plugin/options.js";
+import type { ResolvedOneTimeTokenOptions } from "../plugin/types.js";
+import { loadEnvFiles } from "./env-files.js";
+import { CliError, usageError } from "./errors.js";
+import { type AuthInstance, findConfigFile, importConfig, pickAuthExport } from "./load-config.js";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+
+/** Flags shared by every command. */
+export interface GlobalOptions {
+  config?: string;
+  cwd?: string;
+  tsconfig?: string;
+  envFile?: string[];
+  export?: string;
+  verbose?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** A loaded config: the auth instance, its context and the plugin's options. */
+export interface LoadedAuth {
+  auth: AuthInstance;
+  context: AuthContext;
+  options: ResolvedOneTimeTokenOptions;
+  configFile: string;
+}
+
+/**
+ * Loads the config, resolves the auth context and finds this plugin in it.
+ * The plugin's options are read from the instance, so hashing and lifetime are
+ * the application's own.
+ */
+export async function openAuth(globals: GlobalOptions): Promise<LoadedAuth> {
+  const cwd = resolve(globals.cwd ?? process.cwd());
+  if (!existsSync(cwd)) {
+    throw usageError(`Folder not found: ${cwd}`, "pass an existing project folder with --cwd <dir>");
+  }
+  for (const file of globals.envFile ?? []) {
+    if (!existsSync(resolve(cwd, file))) {
+      throw usageError(`Env file not found: ${resolve(cwd, file)}`, "pass an existing file with --env-file <path>");
+    }
+  }
+  loadEnvFiles(cwd, globals.envFile);
+
+  const configFile = findConfigFile(cwd, globals.config);
+  const module = await importConfig(configFile, { cwd, tsconfig: globals.tsconfig });
+  const auth = pickAuthExport(module, configFile, globals.export);
+  const context = (await auth.$context) as AuthContext;
+
+  const plugin = context.options.plugins?.find((entry) => entry.id === PLUGIN_ID);
+  if (!plugin) {
+    await closeDatabase(context);
+    throw new CliError(`The config ${configFile} does not use the ${PLUGIN_ID} plugin`, {
+      hint: 'add oneTimeToken() from "one-time-token-session" to the plugins of betterAuth()',
+    });
+  }
+  const options = resolveOptions((plugin as { options?: object }).options ?? {});
+  return { auth, context, options, configFile };
+}
+
+type Closable = {
+  end?: () => unknown;
+  close?: () => unknown;
+  destroy?: () => unknown;
+  db?: Closable;
+};
+
+/**
+ * Closes the database handle of the config so that the process can exit:
+ * a `pg` or `mysql2` pool (`end`), a `better-sqlite3` database (`close`), or
+ * a Kysely instance given as `{ db }` (`destroy`).
+ */
+export async function closeDatabase(context: AuthContext): Promise<void> {
+  const database = context.options.database as Closable | undefined;
+  if (!database || typeof database !== "object") return;
+  const target = database.db && typeof database.db.destroy === "function" ? database.db : database;
+  if (typeof target.destroy === "function") await target.destroy();
+  else if (typeof target.end === "function") await target.end();
+  else if (typeof target.close === "function") await target.close();
+}
+
+/** Runs `action` with a loaded config and always closes the database after. */
+export async function withAuth<T>(
+  globals: GlobalOptions,
+  action: (loaded: LoadedAuth) => Promise<T>,
+): Promise<T> {
+  const loaded = await openAuth(globals);
+  try {
+    return await action(loaded);
+  } finally {
+    await closeDatabase(loaded.context).catch(() => undefined);
+  }
+}

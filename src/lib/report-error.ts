@@ -1,0 +1,50 @@
+import { CommanderError } from "commander";
+import { HandoffError } from "../plugin/handoff.js";
+import { CliError, EXIT } from "./errors.js";
+import { errorColors } from "./output.js";
+
+/** Hides the password of any `scheme://user:password@host` in a message. */
+export function redactSecrets(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, "$1***@");
+}
+
+const DATABASE_HINTS: Array<[RegExp, string]> = [
+  [/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|connect ECONN|Connection terminated|ECONNRESET/i,
+    "check that the database server is running and that the config's connection settings (DATABASE_URL) are right"],
+  [/password authentication failed|Access denied for user|ER_ACCESS_DENIED/i,
+    "check the database user and password in the config's connection settings (DATABASE_URL)"],
+  [/does not exist|no such table|doesn't exist|ER_NO_SUCH_TABLE|ER_BAD_DB_ERROR|Unknown database/i,
+    "create the schema with Better Auth's migrations (npx auth migrate) or check the database name"],
+];
+
+/** Turns any error into one line for stderr and an exit code. */
+export function describeError(error: unknown): { line: string; exitCode: number } {
+  if (error instanceof CliError) {
+    const hint = error.hint ? `; ${error.hint}` : "";
+    return { line: `${error.message}${hint}`, exitCode: error.exitCode };
+  }
+  if (error instanceof HandoffError) {
+    return { line: `${error.code}: ${error.message}`, exitCode: EXIT.failure };
+  }
+  const message = error instanceof Error ? error.message.split("\n")[0] ?? "" : String(error);
+  const code = (error as { code?: unknown })?.code;
+  const detail = `${message} ${typeof code === "string" ? code : ""}`;
+  const hint = DATABASE_HINTS.find(([pattern]) => pattern.test(detail))?.[1];
+  if (hint) return { line: `Database error: ${message || code}; ${hint}`, exitCode: EXIT.failure };
+  return { line: message || "Unknown error", exitCode: EXIT.failure };
+}
+
+/** Prints one error line, and the stack trace only with `--verbose`. */
+export function reportError(error: unknown, verbose: boolean): number {
+  if (error instanceof CommanderError) {
+    // Help and version output end the same way as usage errors do.
+    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
+  const { line, exitCode } = describeError(error);
+  process.stderr.write(`${errorColors.red("error")} ${redactSecrets(line)}\n`);
+  if (verbose && error instanceof Error) {
+    const cause = error.cause instanceof Error ? error.cause : error;
+    process.stderr.write(`${redactSecrets(cause.stack ?? String(cause))}\n`);
+  }
+  return exitCode;
+}
