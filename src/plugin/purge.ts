@@ -11,6 +11,8 @@ export interface PurgeOptions {
   dryRun?: boolean;
   /** Rows per batch, at least 1. */
   batchSize?: number;
+  /** Stops after this many batches, for bounded background sweeps. */
+  maxBatches?: number;
   /** Rows whose `expiresAt` is before this instant count as expired. */
   now?: Date;
   /** Called after each batch with the running totals. */
@@ -100,6 +102,7 @@ export async function purgeExpiredTokens(
 
       cursor = rows[rows.length - 1]?.id;
       if (rows.length < batchSize) break;
+      if (options.maxBatches !== undefined && progress.batches >= options.maxBatches) break;
     }
   } catch (error) {
     throw new PurgeError({ ...progress }, error);
