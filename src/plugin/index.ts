@@ -8,6 +8,7 @@ import {
 import { setSessionCookie } from "better-auth/cookies";
 import { parseSessionOutput } from "better-auth/db";
 import * as z from "zod";
+import { createCleanup } from "./cleanup.js";
 import {
   ONE_TIME_TOKEN_ERROR_CODES,
   type OneTimeTokenErrorCode,
@@ -118,6 +119,7 @@ async function sessionForRedeemer(
  */
 export const oneTimeToken = (options?: OneTimeTokenOptions) => {
   const resolved = resolveOptions(options);
+  const cleanup = createCleanup(resolved.cleanup);
 
   return {
     id: PLUGIN_ID,
@@ -148,6 +150,7 @@ export const oneTimeToken = (options?: OneTimeTokenOptions) => {
             assertAtomicConsume(ctx.context);
             return await storeTokenFor(ctx.context, resolved, ctx.context.session.session);
           });
+          cleanup.trigger(ctx.context);
           return ctx.json({ token: issued.token });
         },
       ),
@@ -174,6 +177,7 @@ export const oneTimeToken = (options?: OneTimeTokenOptions) => {
           });
 
           await setSessionCookie(ctx, held);
+          cleanup.trigger(ctx.context);
           return ctx.json({
             session: held.session,
             user: held.user,
@@ -193,6 +197,7 @@ export const oneTimeToken = (options?: OneTimeTokenOptions) => {
           const issued = await withErrorCodes(() =>
             issueToken(ctx.context, resolved, ctx.body),
           );
+          cleanup.trigger(ctx.context);
           return ctx.json({ token: issued.token, expiresAt: issued.expiresAt });
         },
       ),

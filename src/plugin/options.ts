@@ -1,10 +1,17 @@
 import type {
+  CleanupOptions,
   OneTimeTokenOptions,
   ResolvedOneTimeTokenOptions,
 } from "./types.js";
 
 /** Verify requests allowed per client IP address and window, by default. */
 export const DEFAULT_VERIFY_RATE_LIMIT = { window: 60, max: 10 };
+
+/** Automatic cleanup by default: one sweep a minute of up to 500 rows. */
+export const DEFAULT_CLEANUP = { interval: 60, maxRows: 500 };
+
+/** Largest `cleanup.maxRows` accepted, the same as `purge-expired --batch-size`. */
+export const MAX_CLEANUP_ROWS = 100_000;
 
 /**
  * Fills in the defaults and rejects options that would make every token
@@ -22,10 +29,36 @@ export function resolveOptions(
       options.rateLimit === undefined
         ? DEFAULT_VERIFY_RATE_LIMIT
         : options.rateLimit,
+    cleanup: resolveCleanup(options.cleanup),
   };
   assertValidMinutes(resolved.expiresIn, "expiresIn");
   assertValidStoreToken(resolved.storeToken);
   return resolved;
+}
+
+function resolveCleanup(
+  option: boolean | CleanupOptions | undefined,
+): Required<CleanupOptions> | false {
+  if (option === false) return false;
+  if (option === undefined || option === true) return { ...DEFAULT_CLEANUP };
+  if (typeof option !== "object" || option === null) {
+    throw new TypeError(
+      `one-time-token-session: cleanup must be false, true or { interval, maxRows }, got ${String(option)}`,
+    );
+  }
+  const interval = option.interval ?? DEFAULT_CLEANUP.interval;
+  const maxRows = option.maxRows ?? DEFAULT_CLEANUP.maxRows;
+  if (typeof interval !== "number" || !Number.isFinite(interval) || interval < 1) {
+    throw new TypeError(
+      `one-time-token-session: cleanup.interval must be a number of seconds of at least 1, got ${String(interval)}`,
+    );
+  }
+  if (!Number.isInteger(maxRows) || maxRows < 1 || maxRows > MAX_CLEANUP_ROWS) {
+    throw new TypeError(
+      `one-time-token-session: cleanup.maxRows must be a whole number from 1 to ${MAX_CLEANUP_ROWS}, got ${String(maxRows)}`,
+    );
+  }
+  return { interval, maxRows };
 }
 
 /** Longest token lifetime accepted, in minutes: 7 days. */

@@ -47,11 +47,38 @@ export interface OneTimeTokenOptions {
    * @default { window: 60, max: 10 } (10 requests per 60 seconds)
    */
   rateLimit?: { window: number; max: number } | false;
+  /**
+   * Automatic deletion of this plugin's expired tokens from the `verification`
+   * table, started in the background after an issue or a verify. `false`
+   * turns it off (run `ott purge-expired` from cron instead), and `true`
+   * or an object turns it on.
+   * @default { interval: 60, maxRows: 500 }
+   */
+  cleanup?: boolean | CleanupOptions;
+}
+
+/** Settings of the automatic cleanup of expired tokens. */
+export interface CleanupOptions {
+  /**
+   * Minimum time between two sweeps of one auth instance, in seconds, at
+   * least 1. The first sweep runs after the first issue or verify.
+   * @default 60
+   */
+  interval?: number;
+  /**
+   * Maximum number of expired tokens one sweep deletes, from 1 to 100000.
+   * Larger backlogs are cleared over several sweeps or by `ott purge-expired`.
+   * @default 500
+   */
+  maxRows?: number;
 }
 
 export type ResolvedOneTimeTokenOptions = Required<
-  Omit<OneTimeTokenOptions, "rateLimit">
-> & { rateLimit: { window: number; max: number } | false };
+  Omit<OneTimeTokenOptions, "rateLimit" | "cleanup">
+> & {
+  rateLimit: { window: number; max: number } | false;
+  cleanup: Required<CleanupOptions> | false;
+};
 
 /** Endpoint context as the plugin's handlers receive it. */
 export type EndpointContext = GenericEndpointContext;
