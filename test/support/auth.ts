@@ -45,6 +45,7 @@ export async function signUp(auth: TestAuth, userAgent = "device-a") {
   if (response.status !== 200) throw new Error(`sign-up failed: ${response.status} ${await response.text()}`);
   const body = (await response.json()) as { token: string; user: { id: string } };
   const cookie = sessionCookieOf(response);
+  if (!cookie) throw new Error("sign-up set no session cookie");
   const context = await auth.$context;
   const found = await context.internalAdapter.findSession(body.token);
   if (!found) throw new Error("sign-up created no session");
