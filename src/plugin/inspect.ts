@@ -13,7 +13,7 @@ export type TokenStatus = "valid" | "expired" | "unknown" | "session-invalid";
 
 export interface TokenInspection {
   status: TokenStatus;
-  /** Why a token that exists cannot be redeemed, as an error code. */
+  /** Error code of the reason that an existing token cannot be redeemed. */
   reason?: string;
   record?: TokenRecord;
   expiresAt?: Date;

@@ -61,7 +61,7 @@ function resolveCleanup(
   return { interval, maxRows };
 }
 
-/** Longest token lifetime accepted, in minutes: 7 days. */
+/** Maximum token lifetime accepted, in minutes: 7 days. */
 export const MAX_EXPIRES_IN_MINUTES = 7 * 24 * 60;
 
 export function assertValidMinutes(value: unknown, name: string): void {

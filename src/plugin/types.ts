@@ -4,7 +4,7 @@ import type { GenericEndpointContext } from "better-auth";
 export type TokenHasher = (token: string) => string | Promise<string>;
 
 /**
- * How the token is kept in the `verification` table. `"plain"` stores it as
+ * Storage form of a token in the `verification` table. `"plain"` stores it as
  * issued, `"hashed"` stores its SHA-256 digest (base64url), and a custom
  * hasher stores whatever `hash` returns.
  */
@@ -34,7 +34,7 @@ export interface OneTimeTokenOptions {
    */
   createSession?: boolean;
   /**
-   * How the token is stored in the `verification` table. Only `"plain"`
+   * Storage form of the token in the `verification` table. Only `"plain"`
    * stores the token itself.
    * @default "plain"
    */
