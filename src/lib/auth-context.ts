@@ -4,6 +4,7 @@ import { resolveOptions } from "../plugin/options.js";
 import type { ResolvedOneTimeTokenOptions } from "../plugin/types.js";
 import { loadEnvFiles } from "./env-files.js";
 import { CliError, usageError } from "./errors.js";
+import { checkBetterAuth, type InstalledPackage } from "./better-auth-version.js";
 import { type AuthInstance, findConfigFile, importConfig, pickAuthExport } from "./load-config.js";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -20,20 +21,25 @@ export interface GlobalOptions {
   quiet?: boolean;
 }
 
-/** A loaded config: the auth instance, its context and the plugin's options. */
-export interface LoadedAuth {
+/** A loaded config: the auth instance, its context and where it came from. */
+export interface LoadedConfig {
   auth: AuthInstance;
   context: AuthContext;
-  options: ResolvedOneTimeTokenOptions;
   configFile: string;
+  /** The project's `better-auth`, or null when none was found from the config. */
+  betterAuth: InstalledPackage | null;
+}
+
+/** A loaded config that uses this plugin, with the plugin's options. */
+export interface LoadedAuth extends LoadedConfig {
+  options: ResolvedOneTimeTokenOptions;
 }
 
 /**
- * Loads the config, resolves the auth context and finds this plugin in it.
- * The plugin's options are read from the instance, so hashing and lifetime are
- * the application's own.
+ * Loads the env files and the config, checks the project's `better-auth`,
+ * picks the auth instance and resolves its context.
  */
-export async function openAuth(globals: GlobalOptions): Promise<LoadedAuth> {
+export async function loadConfig(globals: GlobalOptions): Promise<LoadedConfig> {
   const cwd = resolve(globals.cwd ?? process.cwd());
   if (!existsSync(cwd)) {
     throw usageError(`Folder not found: ${cwd}`, "pass an existing project folder with --cwd <dir>");
@@ -46,19 +52,39 @@ export async function openAuth(globals: GlobalOptions): Promise<LoadedAuth> {
   loadEnvFiles(cwd, globals.envFile);
 
   const configFile = findConfigFile(cwd, globals.config);
+  const betterAuth = checkBetterAuth(configFile);
   const module = await importConfig(configFile, { cwd, tsconfig: globals.tsconfig });
   const auth = pickAuthExport(module, configFile, globals.export);
   const context = (await auth.$context) as AuthContext;
+  return { auth, context, configFile, betterAuth };
+}
 
+/** Returns the resolved options of this plugin in a config, or null without it. */
+export function pluginOptionsOf(context: AuthContext): ResolvedOneTimeTokenOptions | null {
   const plugin = context.options.plugins?.find((entry) => entry.id === PLUGIN_ID);
-  if (!plugin) {
-    await closeDatabase(context);
-    throw new CliError(`The config ${configFile} does not use the ${PLUGIN_ID} plugin`, {
-      hint: 'add oneTimeToken() from "one-time-token-session" to the plugins of betterAuth()',
-    });
+  if (!plugin) return null;
+  return resolveOptions((plugin as { options?: object }).options ?? {});
+}
+
+/** The error for a config without this plugin. */
+export function missingPluginError(configFile: string): CliError {
+  return new CliError(`The config ${configFile} does not use the ${PLUGIN_ID} plugin`, {
+    hint: 'add oneTimeToken() from "one-time-token-session" to the plugins of betterAuth()',
+  });
+}
+
+/**
+ * Loads the config and finds this plugin in it. The plugin's options are read
+ * from the instance, so hashing and lifetime are the application's own.
+ */
+export async function openAuth(globals: GlobalOptions): Promise<LoadedAuth> {
+  const config = await loadConfig(globals);
+  const options = pluginOptionsOf(config.context);
+  if (!options) {
+    await closeDatabase(config.context);
+    throw missingPluginError(config.configFile);
   }
-  const options = resolveOptions((plugin as { options?: object }).options ?? {});
-  return { auth, context, options, configFile };
+  return { ...config, options };
 }
 
 type Closable = {

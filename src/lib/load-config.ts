@@ -65,7 +65,8 @@ function isAuthInstance(value: unknown): value is AuthInstance {
 }
 
 function describeExport(value: unknown): string {
-  if (typeof value === "function") return "a function (a factory?)";
+  if (isAuthInstance(value)) return "a Better Auth instance";
+  if (typeof value === "function") return "a function (a factory? export the instance it returns)";
   if (value === null || typeof value !== "object") return typeof value;
   if ("plugins" in value || "database" in value) return "an options object (not passed to betterAuth())";
   return "an object that is not a Better Auth instance";
@@ -94,9 +95,13 @@ export function pickAuthExport(
     .filter((name) => name !== "__esModule")
     .map((name) => `${name}: ${describeExport(module[name])}`);
   const expected = exportName ? `an export named "${exportName}"` : 'an export named "auth" or a default export';
+  const instances = Object.keys(module).filter((name) => isAuthInstance(module[name]));
+  const hint = instances.length > 0
+    ? `pick the instance with --export ${instances[0]}`
+    : "export the instance (export const auth = betterAuth({...})) or name its export with --export <name>";
   throw new CliError(
     `${file} has no Better Auth instance: expected ${expected} created with betterAuth(), found ${found.length ? found.join("; ") : "no exports"}`,
-    { hint: "export the instance (export const auth = betterAuth({...})) or name its export with --export <name>" },
+    { hint },
   );
 }
 
@@ -130,12 +135,29 @@ export async function importConfig(
   try {
     return (await jiti.import(file)) as Record<string, unknown>;
   } catch (error) {
-    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    const reason = error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);
     throw new CliError(`Failed to load config ${relative(options.cwd, file) || file}: ${reason}`, {
-      hint: "fix the error above in the config, or point --config at another file",
+      hint: importFailureHint(reason, tsconfig, options.cwd),
       cause: error,
     });
   }
+}
+
+/**
+ * Suggests the fix for a config that failed to import. A bare specifier that
+ * cannot be found is either a path alias from another tsconfig (common in
+ * monorepos, where the root has only a `tsconfig.base.json`) or a missing
+ * package.
+ */
+function importFailureHint(reason: string, tsconfig: string | undefined, cwd: string): string {
+  const missing = /Cannot find (?:module|package) '([^']+)'/.exec(reason)?.[1];
+  if (!missing || missing.startsWith(".") || missing.startsWith("/")) {
+    return "fix the config so that it loads with Node.js, or point --config at another file";
+  }
+  const source = tsconfig
+    ? `the paths of ${relative(cwd, tsconfig) || tsconfig}`
+    : "any tsconfig.json (none was found in the config's folder or above it)";
+  return `"${missing}" is not installed and is not an alias in ${source}; if it is a path alias, pass the tsconfig that defines it with --tsconfig <path>, else install the package`;
 }
 
 /** Looks for `name` in `directory` and then in each parent folder. */
