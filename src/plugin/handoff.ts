@@ -8,6 +8,7 @@ import {
   decodeValue,
   encodeValue,
   identifierOf,
+  storedIdentifierOf,
   type TokenRecord,
 } from "./token.js";
 import type { ResolvedOneTimeTokenOptions } from "./types.js";
@@ -164,8 +165,71 @@ export async function storeTokenFor(
 }
 
 /**
+ * Lists the identifiers a token's row may have: the one Better Auth writes
+ * after its `verification.storeIdentifier` processing, then the unprocessed
+ * one, which Better Auth also looks up.
+ */
+async function candidateIdentifiers(
+  context: AuthContext,
+  options: ResolvedOneTimeTokenOptions,
+  token: string,
+): Promise<string[]> {
+  const identifier = await identifierOf(token, options.storeToken);
+  const stored = await storedIdentifierOf(identifier, context.options.verification?.storeIdentifier);
+  return stored === identifier ? [stored] : [stored, identifier];
+}
+
+/**
+ * Rows read per identifier. The database may return rows whose identifier
+ * differs from the one searched for (see `readTokenRow`), and those are
+ * skipped, so more than one is read.
+ */
+const ROWS_PER_IDENTIFIER = 10;
+
+export interface StoredRow {
+  identifier?: string;
+  value: string;
+  expiresAt: Date | string;
+}
+
+/**
+ * Reads a token's row without consuming it, from secondary storage and the
+ * database, wherever Better Auth keeps it. It does not go through
+ * `findVerificationValue`, which would also delete other expired rows.
+ *
+ * MariaDB and MySQL compare strings with the column's collation, which is
+ * case-insensitive by default, so `identifier = ?` also matches a token with
+ * other letter case. Only a row whose identifier is byte for byte the
+ * searched one counts.
+ */
+export async function readTokenRow(
+  context: AuthContext,
+  options: ResolvedOneTimeTokenOptions,
+  token: string,
+): Promise<StoredRow | null> {
+  for (const candidate of await candidateIdentifiers(context, options, token)) {
+    if (context.secondaryStorage) {
+      const cached = await context.secondaryStorage.get(`verification:${candidate}`);
+      if (cached) return (typeof cached === "string" ? JSON.parse(cached) : cached) as StoredRow;
+    }
+    if (tokensOnlyInSecondaryStorage(context)) continue;
+    const rows = await context.adapter.findMany<StoredRow>({
+      model: "verification",
+      where: [{ field: "identifier", value: candidate }],
+      sortBy: { field: "createdAt", direction: "desc" },
+      limit: ROWS_PER_IDENTIFIER,
+    });
+    const exact = rows.find((row) => row.identifier === candidate);
+    if (exact) return exact;
+  }
+  return null;
+}
+
+/**
  * Consumes a token: the first caller gets its record, every other caller and
- * every caller after expiry gets `INVALID_TOKEN`. The row is deleted either way.
+ * every caller after expiry gets `INVALID_TOKEN`. The row is deleted either
+ * way. A token that matches no row exactly (see `readTokenRow`) is rejected
+ * before the consume, so that it cannot delete another token's row.
  */
 export async function consumeToken(
   context: AuthContext,
@@ -173,9 +237,15 @@ export async function consumeToken(
   token: string,
 ): Promise<TokenRecord> {
   assertAtomicConsume(context);
+  if (!(await readTokenRow(context, options, token))) throw new HandoffError("INVALID_TOKEN");
+
+  const candidates = await candidateIdentifiers(context, options, token);
   const identifier = await identifierOf(token, options.storeToken);
   const row = await context.internalAdapter.consumeVerificationValue(identifier);
-  const record = row ? decodeValue(row.value) : null;
+  // The consume also compares by collation, so it may take a row whose
+  // identifier differs in letter case, and such a row is not this token's.
+  const exact = row && (typeof row.identifier !== "string" || candidates.includes(row.identifier));
+  const record = exact ? decodeValue(row.value) : null;
   if (!record) throw new HandoffError("INVALID_TOKEN");
   return record;
 }
@@ -189,8 +259,12 @@ export async function loadSourceSession(
   record: TokenRecord,
 ): Promise<SessionWithUser> {
   const found = await findSessionById(context, record.sessionId, record.userId);
-  if (!found) throw new HandoffError("SESSION_NOT_FOUND");
-  if (!found.user) throw new HandoffError("USER_NOT_FOUND");
+  if (!found?.user) {
+    // Deleting a user deletes its sessions too, so a missing session is
+    // reported as USER_NOT_FOUND when its user is gone as well.
+    const user = await context.internalAdapter.findUserById(record.userId);
+    throw new HandoffError(user ? "SESSION_NOT_FOUND" : "USER_NOT_FOUND");
+  }
   assertSessionActive(found);
   return found;
 }
