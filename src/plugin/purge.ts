@@ -1,4 +1,13 @@
 import type { AuthContext, Where } from "better-auth";
+import { getAuthTables } from "better-auth/db";
+import {
+  Kysely,
+  MysqlDialect,
+  PostgresDialect,
+  type RawBuilder,
+  sql,
+  SqliteDialect,
+} from "kysely";
 import { VALUE_PREFIX } from "./token.js";
 
 /** Rows read and deleted per batch unless a caller says otherwise. */
@@ -45,22 +54,40 @@ export function isOwnTokenRow(row: { value?: unknown }): boolean {
 }
 
 /**
- * The rows that one purge batch selects: expired rows (of this plugin unless
- * `all`) after `cursor` in primary-key order.
+ * Where a batch ends, in the order the purge walks the table: the primary
+ * key, or `expiresAt` then the primary key when `expiresAt` is indexed.
  */
-function batchFilter(now: Date, all: boolean, cursor: string | undefined): Where[] {
-  const where: Where[] = [{ field: "expiresAt", operator: "lt", value: now }];
-  if (!all) where.push({ field: "value", operator: "starts_with", value: VALUE_PREFIX });
-  if (cursor !== undefined) where.push({ field: "id", operator: "gt", value: cursor });
-  return where;
+interface Cursor {
+  id: string;
+  expiresAt?: unknown;
+}
+
+interface BatchResult {
+  matched: number;
+  deleted: number;
+  /** Where the next batch starts; undefined after the last batch. */
+  next: Cursor | undefined;
+}
+
+/** Runs one batch for one kind of database access. */
+interface PurgeStore {
+  /** Finds up to `limit` expired rows after `after` and deletes them unless `dryRun`. */
+  batch(after: Cursor | undefined, limit: number, dryRun: boolean): Promise<BatchResult>;
 }
 
 /**
  * Deletes expired tokens from the `verification` table in batches. Each batch
- * walks forward along the primary key from where the last one stopped, so the
- * whole purge reads the table once, no batch holds a lock for long, and two
- * purges running at once only find fewer rows to delete. A row is deleted only
- * while its `expiresAt` is still in the past.
+ * finds up to `batchSize` expired rows after the place where the last batch
+ * stopped, then deletes them, so the whole purge reads the table once and no
+ * statement holds locks for long. A row is deleted only while its `expiresAt`
+ * is still before `now`, and two purges running at once only find fewer rows
+ * to delete.
+ *
+ * With a Kysely-backed adapter (a pg or mysql2 pool, a better-sqlite3
+ * database, or `{ db: kysely }`) each batch is two SQL statements that carry
+ * only one key back to the client. When `expiresAt` has an index of its own,
+ * batches walk that index, so a table with few expired rows is not read in
+ * full. Other adapters read and delete through `context.adapter`.
  *
  * NOTE: tokens kept only in secondary storage expire by their TTL and are not
  * reached here.
@@ -70,42 +97,292 @@ export async function purgeExpiredTokens(
   options: PurgeOptions = {},
 ): Promise<PurgeProgress> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`batchSize must be a whole number of at least 1, got ${batchSize}`);
+  }
   const now = options.now ?? new Date();
   const all = options.all ?? false;
+  const dryRun = options.dryRun ?? false;
   const progress: PurgeProgress = { matched: 0, deleted: 0, batches: 0 };
-  let cursor: string | undefined;
 
   try {
+    const store = (await sqlStoreOf(context, now, all)) ?? adapterStore(context, now, all);
+    let cursor: Cursor | undefined;
     for (;;) {
-      const rows = await context.adapter.findMany<{ id: string; value: string }>({
-        model: "verification",
-        where: batchFilter(now, all, cursor),
-        sortBy: { field: "id", direction: "asc" },
-        limit: batchSize,
-      });
-      if (rows.length === 0) break;
+      const after = cursor;
+      const batch = await withRetry(() => store.batch(after, batchSize, dryRun));
+      if (batch.matched === 0 && batch.next === undefined) break;
 
-      // LIKE is case-insensitive on SQLite and MariaDB, so the prefix is checked again here.
-      const ids = rows.filter((row) => all || isOwnTokenRow(row)).map((row) => row.id);
-      progress.matched += ids.length;
-      if (!options.dryRun && ids.length > 0) {
-        progress.deleted += await context.adapter.deleteMany({
-          model: "verification",
-          where: [
-            { field: "id", operator: "in", value: ids },
-            { field: "expiresAt", operator: "lt", value: now },
-          ],
-        });
-      }
+      progress.matched += batch.matched;
+      progress.deleted += batch.deleted;
       progress.batches++;
       options.onBatch?.({ ...progress });
 
-      cursor = rows[rows.length - 1]?.id;
-      if (rows.length < batchSize) break;
+      cursor = batch.next;
+      if (cursor === undefined) break;
       if (options.maxBatches !== undefined && progress.batches >= options.maxBatches) break;
     }
   } catch (error) {
     throw new PurgeError({ ...progress }, error);
   }
   return progress;
+}
+
+/** Attempts per statement when the database reports a deadlock or a busy lock. */
+const ATTEMPTS = 3;
+
+/**
+ * Whether an error is a lock conflict that a later attempt can get past: a
+ * Postgres deadlock or serialization failure, a MySQL deadlock or lock wait
+ * timeout, or SQLite's busy database.
+ */
+function isTransientLockError(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const { code, errno } = error as { code?: unknown; errno?: unknown };
+  return (
+    code === "40P01" ||
+    code === "40001" ||
+    errno === 1213 ||
+    errno === 1205 ||
+    code === "SQLITE_BUSY"
+  );
+}
+
+/** Runs a batch step again after a lock conflict. Every step can safely run twice. */
+async function withRetry<T>(step: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (error) {
+      if (attempt >= ATTEMPTS || !isTransientLockError(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Adapter path: any Better Auth adapter.
+
+/**
+ * Reads and deletes through the Better Auth adapter, in primary-key order.
+ * The adapter's `starts_with` is a LIKE that is case-insensitive on SQLite
+ * and MariaDB, so the prefix is checked again in JavaScript.
+ *
+ * Better Auth 1.7's memory adapter sorts strings with `localeCompare` but
+ * filters `gt` with `>`, so a key cursor would skip rows there. On it, each
+ * batch instead excludes the ids that earlier batches returned.
+ */
+function adapterStore(context: AuthContext, now: Date, all: boolean): PurgeStore {
+  const keyOrderIsConsistent = context.adapter.id !== "memory";
+  const seen: string[] = [];
+  return {
+    async batch(after, limit, dryRun) {
+      const where: Where[] = [{ field: "expiresAt", operator: "lt", value: now }];
+      if (!all) where.push({ field: "value", operator: "starts_with", value: VALUE_PREFIX });
+      if (keyOrderIsConsistent && after) where.push({ field: "id", operator: "gt", value: after.id });
+      if (!keyOrderIsConsistent && seen.length > 0) where.push({ field: "id", operator: "not_in", value: seen });
+      const rows = await context.adapter.findMany<{ id: string; value: string }>({
+        model: "verification",
+        where,
+        sortBy: { field: "id", direction: "asc" },
+        limit,
+      });
+      if (!keyOrderIsConsistent) seen.push(...rows.map((row) => row.id));
+
+      const ids = rows.filter((row) => all || isOwnTokenRow(row)).map((row) => row.id);
+      const lastRow = rows[rows.length - 1];
+      const next = rows.length < limit || !lastRow ? undefined : { id: lastRow.id };
+      if (dryRun || ids.length === 0) return { matched: ids.length, deleted: 0, next };
+
+      const deleted = await context.adapter.deleteMany({
+        model: "verification",
+        where: [
+          { field: "id", operator: "in", value: ids },
+          { field: "expiresAt", operator: "lt", value: now },
+        ],
+      });
+      return { matched: ids.length, deleted, next };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// SQL path: Kysely-backed adapters.
+
+type SqlDialect = "postgres" | "mysql" | "sqlite";
+
+interface SqlTarget {
+  db: Kysely<unknown>;
+  dialect: SqlDialect;
+}
+
+/** Kysely instances built around the application's own pools, one per database handle. */
+const targets = new WeakMap<object, SqlTarget | null>();
+
+/**
+ * Returns a Kysely instance on the same connection pool or database handle
+ * that Better Auth's Kysely adapter uses, built the way Better Auth 1.7 builds
+ * it (`createKyselyAdapter`). The instance is never destroyed, because the
+ * pool belongs to the application. Handles that Better Auth wraps in a
+ * dialect of its own choosing (`{ dialect }`, node:sqlite, Bun, D1) and other
+ * adapters return null and are purged through the adapter.
+ */
+function sqlTargetOf(context: AuthContext): SqlTarget | null {
+  const adapterOptions = context.adapter.options as { type?: unknown } | undefined;
+  const database = context.options.database as Record<string, unknown> | undefined;
+  if (context.adapter.id !== "kysely" || !database || typeof database !== "object") return null;
+  if (targets.has(database)) return targets.get(database) ?? null;
+
+  const type = adapterOptions?.type;
+  let target: SqlTarget | null = null;
+  if (type === "postgres" || type === "mysql" || type === "sqlite") {
+    if ("db" in database && database.db instanceof Object && "executeQuery" in database.db) {
+      target = { db: database.db as Kysely<unknown>, dialect: type };
+    } else if (!("dialect" in database) && !("createDriver" in database)) {
+      if (type === "postgres" && "connect" in database) {
+        target = { db: new Kysely({ dialect: new PostgresDialect({ pool: database as never }) }), dialect: type };
+      } else if (type === "mysql" && "getConnection" in database) {
+        // Better Auth passes a mysql2/promise pool as the dialect config: its
+        // `pool` property is the callback pool that Kysely expects.
+        target = { db: new Kysely({ dialect: new MysqlDialect(database as never) }), dialect: type };
+      } else if (type === "sqlite" && "aggregate" in database && !("createSession" in database)) {
+        target = { db: new Kysely({ dialect: new SqliteDialect({ database: database as never }) }), dialect: type };
+      }
+    }
+  }
+  targets.set(database, target);
+  return target;
+}
+
+/** Table and column names of the `verification` model, after the config's renames. */
+interface VerificationNames {
+  table: string;
+  id: string;
+  value: string;
+  expiresAt: string;
+}
+
+function verificationNames(context: AuthContext): VerificationNames {
+  const model = getAuthTables(context.options).verification ?? { modelName: "verification", fields: {} };
+  const adapterConfig = (context.adapter.options as { adapterConfig?: { usePlural?: boolean } } | undefined)
+    ?.adapterConfig;
+  const schemaName = (context.options.database as { schemaName?: unknown } | undefined)?.schemaName;
+  let table = adapterConfig?.usePlural ? `${model.modelName}s` : model.modelName;
+  if (typeof schemaName === "string" && schemaName.length > 0) table = `${schemaName}.${table}`;
+  return {
+    table,
+    id: "id",
+    value: model.fields.value?.fieldName ?? "value",
+    expiresAt: model.fields.expiresAt?.fieldName ?? "expiresAt",
+  };
+}
+
+/** Whether `expiresAt` is the first column of some index of the table. */
+async function hasExpiresAtIndex(target: SqlTarget, names: VerificationNames): Promise<boolean> {
+  const [schema, table] = names.table.includes(".")
+    ? (names.table.split(".", 2) as [string, string])
+    : [undefined, names.table];
+  let query: RawBuilder<unknown>;
+  if (target.dialect === "postgres") {
+    query = sql`select 1 from pg_index i
+      join pg_class c on c.oid = i.indrelid
+      join pg_namespace n on n.oid = c.relnamespace
+      join pg_attribute a on a.attrelid = c.oid and a.attnum = i.indkey[0]
+      where c.relname = ${table} and a.attname = ${names.expiresAt}
+        and n.nspname = ${schema ?? sql`any(current_schemas(false))`}`;
+  } else if (target.dialect === "mysql") {
+    query = sql`select 1 from information_schema.statistics
+      where table_schema = database() and table_name = ${table}
+        and column_name = ${names.expiresAt} and seq_in_index = 1`;
+  } else {
+    query = sql`select 1 from pragma_index_list(${table}) as l
+      join pragma_index_info(l.name) as c
+      where c.seqno = 0 and c.name = ${names.expiresAt}`;
+  }
+  const result = await query.execute(target.db);
+  return result.rows.length > 0;
+}
+
+/**
+ * A row of this plugin, compared byte for byte: `LIKE` and the default
+ * collations of SQLite and MariaDB ignore case.
+ */
+function ownRowCondition(dialect: SqlDialect, value: string): RawBuilder<unknown> {
+  const column = sql.ref(value);
+  const length = sql.lit(VALUE_PREFIX.length);
+  if (dialect === "mysql") {
+    return sql`cast(substring(${column}, 1, ${length}) as binary) = cast(${VALUE_PREFIX} as binary)`;
+  }
+  return sql`substr(${column}, 1, ${length}) = ${VALUE_PREFIX}`;
+}
+
+/**
+ * Runs each batch as two statements. The first finds the key of the last row
+ * of the batch (`LIMIT 1 OFFSET batchSize - 1` over the expired rows after
+ * the cursor), so only one key travels. The second deletes every expired row
+ * between the two cursors. Without a next key the batch is the last one, and
+ * it deletes what is left after the cursor.
+ */
+async function sqlStoreOf(context: AuthContext, now: Date, all: boolean): Promise<PurgeStore | null> {
+  const target = sqlTargetOf(context);
+  if (!target) return null;
+  const { db, dialect } = target;
+  const names = verificationNames(context);
+  const byExpiry = await hasExpiresAtIndex(target, names);
+
+  const table = sql.table(names.table);
+  const id = sql.ref(names.id);
+  const expiresAt = sql.ref(names.expiresAt);
+  // The SQLite adapter stores dates as ISO 8601 text, which sorts by time.
+  const nowValue = dialect === "sqlite" ? now.toISOString() : now;
+
+  const expired = [sql`${expiresAt} < ${nowValue}`];
+  if (!all) expired.push(ownRowCondition(dialect, names.value));
+
+  // The redundant `>=` and `<=` on `expiresAt` give the planners an index
+  // range; the `or` alone would make them scan from the start of the index.
+
+  /** Rows after `cursor` in walk order. */
+  function after(cursor: Cursor): RawBuilder<unknown> {
+    if (!byExpiry) return sql`${id} > ${cursor.id}`;
+    const at = cursor.expiresAt;
+    return sql`${expiresAt} >= ${at} and (${expiresAt} > ${at} or ${id} > ${cursor.id})`;
+  }
+
+  /** Rows up to and including `cursor` in walk order. */
+  function upTo(cursor: Cursor): RawBuilder<unknown> {
+    if (!byExpiry) return sql`${id} <= ${cursor.id}`;
+    const at = cursor.expiresAt;
+    return sql`${expiresAt} <= ${at} and (${expiresAt} < ${at} or ${id} <= ${cursor.id})`;
+  }
+
+  function where(conditions: RawBuilder<unknown>[]): RawBuilder<unknown> {
+    return sql.join(conditions, sql` and `);
+  }
+
+  const order = byExpiry ? sql`${expiresAt}, ${id}` : id;
+  const keyColumns = byExpiry ? sql`${id} as id, ${expiresAt} as expires_at` : sql`${id} as id`;
+
+  return {
+    async batch(cursor, limit, dryRun) {
+      const conditions = cursor ? [...expired, after(cursor)] : [...expired];
+      const result = await sql<{ id: string; expires_at?: unknown }>`
+        select ${keyColumns} from ${table} where ${where(conditions)}
+        order by ${order} limit 1 offset ${sql.lit(limit - 1)}`.execute(db);
+      const row = result.rows[0];
+      const next = row ? { id: String(row.id), expiresAt: row.expires_at } : undefined;
+      // Without a next key fewer than `limit` rows are left, and this last batch takes them all.
+      if (next) conditions.push(upTo(next));
+
+      if (dryRun) {
+        if (next) return { matched: limit, deleted: 0, next };
+        const rest = await sql<{ count: number | string | bigint }>`
+          select count(*) as count from ${table} where ${where(conditions)}`.execute(db);
+        return { matched: Number(rest.rows[0]?.count ?? 0), deleted: 0, next };
+      }
+      const deleted = await sql`delete from ${table} where ${where(conditions)}`.execute(db);
+      const count = Number(deleted.numAffectedRows ?? 0);
+      return { matched: next ? Math.max(count, limit) : count, deleted: count, next };
+    },
+  };
 }

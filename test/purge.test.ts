@@ -1,0 +1,233 @@
+import { type AuthContext, betterAuth } from "better-auth";
+import { memoryAdapter } from "better-auth/adapters/memory";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type PurgeProgress, purgeExpiredTokens } from "../src/plugin/purge.js";
+import { oneTimeToken } from "../src/plugin/index.js";
+import { encodeValue } from "../src/plugin/token.js";
+import { BASE_URL, createTestAuth, SECRET } from "./support/auth.js";
+import { createTestDatabase, dialects, type TestDatabase } from "./support/databases.js";
+
+const HOUR = 3_600_000;
+
+type Kind = "own-expired" | "own-live" | "other-expired" | "other-live" | "own-uppercase-expired";
+
+interface Row {
+  id: string;
+  identifier: string;
+  value: string;
+  kind: Kind;
+}
+
+let rowCounter = 0;
+
+/** Inserts verification rows of each kind through the adapter and returns them. */
+async function insertRows(context: AuthContext, counts: Partial<Record<Kind, number>>): Promise<Row[]> {
+  const rows: Row[] = [];
+  const now = Date.now();
+  for (const [kind, count] of Object.entries(counts) as [Kind, number][]) {
+    for (let i = 0; i < count; i++) {
+      rowCounter++;
+      const own = kind.startsWith("own");
+      const expired = kind.endsWith("expired");
+      let value = own ? encodeValue({ sessionId: `s${rowCounter}`, userId: `u${rowCounter}` }) : `{"otp":"${rowCounter}"}`;
+      if (kind === "own-uppercase-expired") value = value.toUpperCase();
+      const identifier = own ? `one-time-token-session:t${rowCounter}` : `email-verification:${rowCounter}`;
+      // Distinct times, some of them equal, exercise the cursor on ties.
+      const expiresAt = new Date(expired ? now - HOUR - (i % 7) * 1000 : now + HOUR + i * 1000);
+      const created = await context.adapter.create<{ id: string }>({
+        model: "verification",
+        data: { identifier, value, expiresAt, createdAt: new Date(now), updatedAt: new Date(now) },
+      });
+      rows.push({ id: created.id, identifier, value, kind });
+    }
+  }
+  return rows;
+}
+
+async function remainingIds(context: AuthContext): Promise<Set<string>> {
+  const rows = await context.adapter.findMany<{ id: string }>({ model: "verification", limit: 100_000 });
+  return new Set(rows.map((row) => row.id));
+}
+
+function idsOf(rows: Row[], ...kinds: Kind[]): string[] {
+  return rows.filter((row) => kinds.includes(row.kind)).map((row) => row.id);
+}
+
+/** Runs the purge through `context.adapter` only, as with a Prisma or Drizzle adapter. */
+function throughAdapter(context: AuthContext): AuthContext {
+  return { ...context, adapter: { ...context.adapter, id: "custom" } } as AuthContext;
+}
+
+const MIXED = { "own-expired": 23, "own-live": 5, "other-expired": 6, "other-live": 4, "own-uppercase-expired": 2 };
+
+const paths = [
+  { name: "sql", wrap: (context: AuthContext) => context, index: false },
+  { name: "sql with expiresAt index", wrap: (context: AuthContext) => context, index: true },
+  { name: "adapter", wrap: throughAdapter, index: false },
+] as const;
+
+describe.each(dialects)("purge on %s", (dialect) => {
+  let database: TestDatabase;
+  let context: AuthContext;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(dialect);
+    const auth = await createTestAuth(database.database);
+    context = (await auth.$context) as AuthContext;
+  });
+
+  afterAll(async () => {
+    await database?.destroy();
+  });
+
+  beforeEach(async () => {
+    await context.adapter.deleteMany({ model: "verification", where: [] });
+  });
+
+  async function setIndex(present: boolean) {
+    const db = database.database as {
+      query?: (text: string) => Promise<unknown>;
+      exec?: (text: string) => unknown;
+    };
+    const statement = present
+      ? 'CREATE INDEX IF NOT EXISTS verification_expires_at_idx ON verification ("expiresAt")'
+      : "DROP INDEX IF EXISTS verification_expires_at_idx";
+    if (dialect === "sqlite") db.exec?.(statement);
+    else if (dialect === "postgres") await db.query?.(statement);
+    else {
+      const [rows] = (await db.query?.(
+        "SELECT 1 FROM information_schema.statistics WHERE table_schema = DATABASE() AND index_name = 'verification_expires_at_idx'",
+      )) as [unknown[]];
+      if (present && rows.length === 0) await db.query?.("CREATE INDEX verification_expires_at_idx ON verification (expiresAt)");
+      if (!present && rows.length > 0) await db.query?.("DROP INDEX verification_expires_at_idx ON verification");
+    }
+  }
+
+  describe.each(paths)("through $name", (path) => {
+    beforeAll(async () => {
+      await setIndex(path.index);
+    });
+
+    afterAll(async () => {
+      await setIndex(false);
+    });
+
+    it("deletes only own expired rows", async () => {
+      const rows = await insertRows(context, MIXED);
+      const result = await purgeExpiredTokens(path.wrap(context), { batchSize: 4 });
+      const left = await remainingIds(context);
+
+      expect(result.deleted).toBe(23);
+      expect(result.matched).toBe(23);
+      for (const id of idsOf(rows, "own-expired")) expect(left.has(id)).toBe(false);
+      for (const id of idsOf(rows, "own-live", "other-expired", "other-live", "own-uppercase-expired")) {
+        expect(left.has(id)).toBe(true);
+      }
+    });
+
+    it("deletes every expired row with all", async () => {
+      const rows = await insertRows(context, MIXED);
+      const result = await purgeExpiredTokens(path.wrap(context), { all: true, batchSize: 5 });
+      const left = await remainingIds(context);
+
+      expect(result.deleted).toBe(31);
+      expect([...left].sort()).toEqual(idsOf(rows, "own-live", "other-live").sort());
+    });
+
+    it("counts without deleting on dry run", async () => {
+      const rows = await insertRows(context, MIXED);
+      const result = await purgeExpiredTokens(path.wrap(context), { dryRun: true, batchSize: 4 });
+      const left = await remainingIds(context);
+
+      expect(result.matched).toBe(23);
+      expect(result.deleted).toBe(0);
+      expect(left.size).toBe(rows.length);
+    });
+
+    it("reports each batch", async () => {
+      await insertRows(context, { "own-expired": 10, "own-live": 3 });
+      const seen: PurgeProgress[] = [];
+      const result = await purgeExpiredTokens(path.wrap(context), { batchSize: 4, onBatch: (p) => seen.push(p) });
+
+      expect(result).toEqual({ matched: 10, deleted: 10, batches: 3 });
+      expect(seen.map((p) => p.deleted)).toEqual([4, 8, 10]);
+      expect(seen.map((p) => p.batches)).toEqual([1, 2, 3]);
+    });
+
+    it("stops after maxBatches", async () => {
+      await insertRows(context, { "own-expired": 10 });
+      const first = await purgeExpiredTokens(path.wrap(context), { batchSize: 3, maxBatches: 2 });
+      const second = await purgeExpiredTokens(path.wrap(context), { batchSize: 3 });
+
+      expect(first).toEqual({ matched: 6, deleted: 6, batches: 2 });
+      expect(second.deleted).toBe(4);
+    });
+
+    it("finds nothing on an empty table", async () => {
+      const result = await purgeExpiredTokens(path.wrap(context));
+      expect(result).toEqual({ matched: 0, deleted: 0, batches: 0 });
+    });
+
+    it("keeps rows expiring after now", async () => {
+      const rows = await insertRows(context, { "own-expired": 4 });
+      const result = await purgeExpiredTokens(path.wrap(context), { now: new Date(Date.now() - 2 * HOUR) });
+      const left = await remainingIds(context);
+
+      expect(result.deleted).toBe(0);
+      expect(left.size).toBe(rows.length);
+    });
+
+    it("lets two purges overlap", async () => {
+      const rows = await insertRows(context, { "own-expired": 60, "own-live": 10, "other-expired": 10 });
+      const [a, b] = await Promise.all([
+        purgeExpiredTokens(path.wrap(context), { batchSize: 7 }),
+        purgeExpiredTokens(path.wrap(context), { batchSize: 5 }),
+      ]);
+      const left = await remainingIds(context);
+
+      expect(a.deleted + b.deleted).toBe(60);
+      expect([...left].sort()).toEqual(idsOf(rows, "own-live", "other-expired").sort());
+    });
+  });
+
+  it("walks the index when expiresAt has one", async () => {
+    await setIndex(true);
+    try {
+      const rows = await insertRows(context, { "own-expired": 9, "other-expired": 9, "own-live": 3 });
+      const statements: string[] = [];
+      const result = await purgeExpiredTokens(context, {
+        batchSize: 2,
+        onBatch: () => statements.push("batch"),
+      });
+      const left = await remainingIds(context);
+
+      expect(result.deleted).toBe(9);
+      expect(statements).toHaveLength(5);
+      expect([...left].sort()).toEqual(idsOf(rows, "other-expired", "own-live").sort());
+    } finally {
+      await setIndex(false);
+    }
+  });
+});
+
+describe("purge on the memory adapter", () => {
+  it("deletes only own expired rows", async () => {
+    const store: Record<string, Record<string, unknown>[]> = { user: [], session: [], account: [], verification: [] };
+    const auth = betterAuth({
+      baseURL: BASE_URL,
+      secret: SECRET,
+      database: memoryAdapter(store),
+      logger: { disabled: true },
+      plugins: [oneTimeToken()],
+    });
+    const context = (await auth.$context) as AuthContext;
+    const rows = await insertRows(context, MIXED);
+
+    const result = await purgeExpiredTokens(context, { batchSize: 4 });
+    const left = await remainingIds(context);
+
+    expect(context.adapter.id).not.toBe("kysely");
+    expect(result.deleted).toBe(23);
+    expect([...left].sort()).toEqual(idsOf(rows, "own-live", "other-expired", "other-live", "own-uppercase-expired").sort());
+  });
+});
