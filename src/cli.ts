@@ -1,7 +1,11 @@
 import { createRequire } from "node:module";
 import { Command } from "commander";
+import { doctorCommand } from "./commands/doctor.js";
 import { issueCommand } from "./commands/issue.js";
+import { listCommand } from "./commands/list.js";
 import { purgeExpiredCommand } from "./commands/purge-expired.js";
+import { revokeCommand } from "./commands/revoke.js";
+import { sessionsCommand } from "./commands/sessions.js";
 import { verifyCommand } from "./commands/verify.js";
 import { EXIT } from "./lib/errors.js";
 import { reportError } from "./lib/report-error.js";
@@ -12,9 +16,13 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** Prints commander's usage error as one line with the way to get help. */
+/**
+ * Prints commander's usage error as one line with the way to get help.
+ * Commander puts suggestions such as "(Did you mean --session?)" on a line of
+ * their own, which is joined to the message.
+ */
 function writeUsageError(message: string, write: (text: string) => void): void {
-  write(`${message.trim()} (see ott --help)\n`);
+  write(`${message.trim().replace(/\s*\n\s*/g, " ")} (see ott --help)\n`);
 }
 
 /** Builds the `ott` program with its global flags and every command. */
@@ -33,7 +41,16 @@ export function createProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: writeUsageError });
 
-  for (const command of [issueCommand, verifyCommand, purgeExpiredCommand]) {
+  const commands = [
+    issueCommand,
+    verifyCommand,
+    purgeExpiredCommand,
+    sessionsCommand,
+    listCommand,
+    revokeCommand,
+    doctorCommand,
+  ];
+  for (const command of commands) {
     program.addCommand(command.exitOverride().configureOutput({ outputError: writeUsageError }));
   }
   return program;

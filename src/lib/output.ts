@@ -37,3 +37,24 @@ export function report(
   else if (globals.quiet) printLine(result.quiet);
   else result.human();
 }
+
+/**
+ * Prints rows as columns aligned to the widest cell, under a dimmed header.
+ * Dates are printed in ISO 8601 and missing values as "-".
+ */
+export function printTable(headers: string[], rows: unknown[][]): void {
+  const cells = rows.map((row) => row.map(formatCell));
+  const widths = headers.map((header, column) =>
+    Math.max(header.length, ...cells.map((row) => row[column]?.length ?? 0)),
+  );
+  const line = (values: string[]) =>
+    values.map((value, column) => (column === values.length - 1 ? value : value.padEnd(widths[column] ?? 0))).join("  ");
+  printLine(colors.dim(line(headers)));
+  for (const row of cells) printLine(line(row));
+}
+
+function formatCell(value: unknown): string {
+  if (value instanceof Date) return value.toISOString();
+  if (value === null || value === undefined || value === "") return "-";
+  return String(value);
+}

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "commander";
+import { usageError } from "./errors.js";
 import { MAX_EXPIRES_IN_MINUTES } from "../plugin/options.js";
 
 /** Parses `--expires-in`: minutes above 0 and at most 7 days. */
@@ -22,4 +23,12 @@ export function parseBatchSize(value: string): number {
     throw new InvalidArgumentError(`expected a whole number of rows from 1 to ${MAX_BATCH_SIZE}, got "${value}".`);
   }
   return size;
+}
+
+/** Throws a usage error when more than one of the named options is set. */
+export function assertAtMostOne(options: Record<string, unknown>): void {
+  const given = Object.entries(options).filter(([, value]) => value !== undefined);
+  if (given.length > 1) {
+    throw usageError(`${given.map(([name]) => name).join(" and ")} cannot be combined`, "pass only one of them");
+  }
 }
