@@ -3,10 +3,7 @@ import { tokensOnlyInSecondaryStorage } from "./handoff.js";
 import { PurgeError, type PurgeProgress, purgeExpiredTokens } from "./purge.js";
 import type { CleanupOptions } from "./types.js";
 
-/**
- * Rows per batch of a sweep at most. Small batches keep each `DELETE` short,
- * so a sweep never holds row locks that an issue or a verify waits on for long.
- */
+/** Maximum rows per batch of a sweep, so that each `DELETE` statement stays short. */
 const MAX_SWEEP_BATCH_SIZE = 100;
 
 const LOG_PREFIX = "one-time-token-session: automatic cleanup";
@@ -93,7 +90,12 @@ export function createCleanup(options: Required<CleanupOptions> | false): Cleanu
         .finally(() => {
           running = false;
         });
-      context.runInBackground(done);
+      try {
+        context.runInBackground(done);
+      } catch (error) {
+        // The sweep runs anyway, as a detached promise.
+        context.logger.error(`${LOG_PREFIX} could not be handed to advanced.backgroundTasks.handler`, error);
+      }
     },
   };
 }

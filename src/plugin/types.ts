@@ -60,8 +60,8 @@ export interface OneTimeTokenOptions {
 /** Settings of the automatic cleanup of expired tokens. */
 export interface CleanupOptions {
   /**
-   * Minimum time between two sweeps of one auth instance, in seconds, at
-   * least 1. The first sweep runs after the first issue or verify.
+   * Minimum time between the starts of two sweeps of one auth instance, in
+   * seconds, at least 1. The first sweep runs after the first issue or verify.
    * @default 60
    */
   interval?: number;
