@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import qrcode from "qrcode-terminal";
-import { issueToken, type IssuedToken } from "../plugin/handoff.js";
+import { issueToken, type IssuedToken, sessionsOnlyInSecondaryStorage } from "../plugin/handoff.js";
 import { type GlobalOptions, type LoadedAuth, withAuth } from "../lib/auth-context.js";
 import { usageError } from "../lib/errors.js";
 import { colors, printFields, printLine, report } from "../lib/output.js";
@@ -32,6 +32,12 @@ export function linkFor(template: string, token: string): string {
 /** Issues a token for a session with the plugin's own options. */
 export async function runIssue(loaded: LoadedAuth, options: IssueOptions): Promise<IssueResult> {
   if (options.url !== undefined) linkFor(options.url, "");
+  if (options.user === undefined && sessionsOnlyInSecondaryStorage(loaded.context)) {
+    throw usageError(
+      `Session ${options.session} cannot be found by id alone: this config keeps sessions only in secondary storage, keyed by session token`,
+      "also pass the session's user with --user <id>",
+    );
+  }
   const issued = await issueToken(loaded.context, loaded.options, {
     sessionId: options.session,
     userId: options.user,
