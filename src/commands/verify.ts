@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { inspectToken, type TokenInspection } from "../plugin/inspect.js";
 import { isWellFormedToken } from "../plugin/token.js";
 import { type GlobalOptions, type LoadedAuth, withAuth } from "../lib/auth-context.js";
-import { EXIT } from "../lib/errors.js";
+import { CliError, EXIT } from "../lib/errors.js";
 import { colors, printFields, printLine, report } from "../lib/output.js";
 
 export interface VerifyResult {
@@ -34,6 +34,14 @@ interface RedeemedBody {
   user: { id: string; email: string };
 }
 
+/** Error codes of the verify endpoint that describe the token or its session. */
+const TOKEN_STATUS_OF_CODE: Partial<Record<string, VerifyResult["status"]>> = {
+  INVALID_TOKEN: "unknown",
+  SESSION_NOT_FOUND: "session-invalid",
+  SESSION_EXPIRED: "session-invalid",
+  USER_NOT_FOUND: "session-invalid",
+};
+
 /**
  * Redeems a token exactly as `POST /one-time-token/verify` does. The session
  * token of the result is a credential, so only ids are kept.
@@ -41,9 +49,13 @@ interface RedeemedBody {
 async function consume(loaded: LoadedAuth, token: string): Promise<VerifyResult> {
   const response = await loaded.auth.api.verifyOneTimeToken!({ body: { token }, asResponse: true });
   const { status } = response as Response;
-  const body = (await (response as Response).json()) as RedeemedBody & { code?: string };
+  const body = (await (response as Response).json()) as RedeemedBody & { code?: string; message?: string };
   if (status !== 200) {
-    return { valid: false, status: body.code === "INVALID_TOKEN" ? "unknown" : "session-invalid", reason: body.code };
+    const tokenStatus = body.code ? TOKEN_STATUS_OF_CODE[body.code] : undefined;
+    if (tokenStatus) return { valid: false, status: tokenStatus, reason: body.code };
+    // A configuration error or a failed session write says nothing about the token.
+    const detail = body.code ? `${body.code}: ${body.message}` : (body.message ?? "no message");
+    throw new CliError(`Redeeming the token failed with HTTP ${status}: ${detail}`);
   }
   return {
     valid: true,
