@@ -3,6 +3,7 @@ import { tokensOnlyInSecondaryStorage } from "../plugin/handoff.js";
 import { DEFAULT_BATCH_SIZE, PurgeError, type PurgeProgress, purgeExpiredTokens } from "../plugin/purge.js";
 import { type GlobalOptions, type LoadedAuth, withAuth } from "../lib/auth-context.js";
 import { CliError } from "../lib/errors.js";
+import { databaseHintOf } from "../lib/report-error.js";
 import { colors, printLine, report } from "../lib/output.js";
 import { parseBatchSize } from "../lib/parse.js";
 
@@ -17,6 +18,27 @@ export interface PurgeResult extends PurgeProgress {
   all: boolean;
   /** Set when there is no table to purge, with the reason. */
   skipped?: string;
+}
+
+type EventEmitterLike = {
+  on?: (event: string, listener: (error: unknown) => void) => unknown;
+  off?: (event: string, listener: (error: unknown) => void) => unknown;
+};
+
+/**
+ * Listens to `error` events of the config's database pool while a purge
+ * runs, and returns the function that stops listening. A pg pool emits one
+ * when the server closes an idle connection, and with no listener Node ends
+ * the process. The pool drops that connection, so the next batch connects
+ * again or fails with an error that the purge reports with its progress.
+ */
+function listenToPoolErrors(database: unknown): () => void {
+  const pool = database as EventEmitterLike | null | undefined;
+  const { on, off } = pool ?? {};
+  if (!pool || typeof on !== "function" || typeof off !== "function") return () => {};
+  const ignore = () => {};
+  on.call(pool, "error", ignore);
+  return () => off.call(pool, "error", ignore);
 }
 
 /** Deletes (or with `dryRun` counts) expired tokens in batches. */
@@ -35,6 +57,7 @@ export async function runPurge(
       skipped: "tokens are kept only in secondary storage, where they expire by TTL",
     };
   }
+  const stopListening = listenToPoolErrors(loaded.context.options.database);
   try {
     const progress = await purgeExpiredTokens(loaded.context, {
       ...options,
@@ -44,10 +67,13 @@ export async function runPurge(
   } catch (error) {
     if (!(error instanceof PurgeError)) throw error;
     const cause = error.cause instanceof Error ? error.cause.message : String(error.cause);
+    const databaseHint = databaseHintOf(error.cause);
     throw new CliError(`Purge failed after deleting ${error.progress.deleted} expired rows in ${error.progress.batches} batches: ${cause}`, {
-      hint: "unexpired rows were not touched; run purge-expired again to finish",
+      hint: `${databaseHint ? `${databaseHint}, then ` : ""}run purge-expired again to finish; unexpired rows were not touched`,
       cause: error.cause,
     });
+  } finally {
+    stopListening();
   }
 }
 

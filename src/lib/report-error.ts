@@ -3,19 +3,33 @@ import { HandoffError } from "../plugin/handoff.js";
 import { CliError, EXIT } from "./errors.js";
 import { errorColors } from "./output.js";
 
-/** Hides the password of any `scheme://user:password@host` in a message. */
+/**
+ * Hides the password of any `scheme://user:password@host` and of any
+ * `password=` parameter in a message. A password may itself contain "@", so
+ * it is taken to end at the last "@" before the next whitespace.
+ */
 export function redactSecrets(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, "$1***@");
+  return text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)\S*@/gi, "$1***@")
+    .replace(/\b(password|passwd|pwd)=[^&;,\s'"]*/gi, "$1=***");
 }
 
 const DATABASE_HINTS: Array<[RegExp, string]> = [
-  [/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|connect ECONN|Connection terminated|ECONNRESET/i,
+  [/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|connect ECONN|Connection terminated|ECONNRESET|terminating connection|not currently accepting connections|Connection lost|PROTOCOL_CONNECTION_LOST|server has gone away|57P01|57P03/i,
     "check that the database server is running and that the config's connection settings (DATABASE_URL) are right"],
-  [/password authentication failed|Access denied for user|ER_ACCESS_DENIED/i,
+  [/password authentication failed|Access denied for user|ER_ACCESS_DENIED|role "[^"]*" does not exist/i,
     "check the database user and password in the config's connection settings (DATABASE_URL)"],
   [/does not exist|no such table|doesn't exist|ER_NO_SUCH_TABLE|ER_BAD_DB_ERROR|Unknown database/i,
     "create the schema with Better Auth's migrations (npx auth migrate) or check the database name"],
 ];
+
+/** Returns what to do about a database error, or undefined for other errors. */
+export function databaseHintOf(error: unknown): string | undefined {
+  const message = error instanceof Error ? error.message.split("\n")[0] ?? "" : String(error);
+  const code = (error as { code?: unknown })?.code;
+  const detail = `${message} ${typeof code === "string" ? code : ""}`;
+  return DATABASE_HINTS.find(([pattern]) => pattern.test(detail))?.[1];
+}
 
 /** Turns any error into one line for stderr and an exit code. */
 export function describeError(error: unknown): { line: string; exitCode: number } {
@@ -28,8 +42,7 @@ export function describeError(error: unknown): { line: string; exitCode: number 
   }
   const message = error instanceof Error ? error.message.split("\n")[0] ?? "" : String(error);
   const code = (error as { code?: unknown })?.code;
-  const detail = `${message} ${typeof code === "string" ? code : ""}`;
-  const hint = DATABASE_HINTS.find(([pattern]) => pattern.test(detail))?.[1];
+  const hint = databaseHintOf(error);
   if (hint) return { line: `Database error: ${message || code}; ${hint}`, exitCode: EXIT.failure };
   return { line: message || "Unknown error", exitCode: EXIT.failure };
 }
