@@ -56,8 +56,32 @@ export function createProgram(): Command {
   return program;
 }
 
-/** Runs `ott` with the given arguments and returns the exit code. */
+let strayErrorHandlerInstalled = false;
+
+/**
+ * Reports an error that escaped every command as one line, the same way as
+ * any other error, and exits with 1. Such an error is, for example, an
+ * `error` event that a database pool emits when the server closes an idle
+ * connection: with no listener Node would print its stack trace and exit.
+ */
+function exitOnStrayErrors(verbose: boolean): void {
+  if (strayErrorHandlerInstalled) return;
+  strayErrorHandlerInstalled = true;
+  const exit = (error: unknown) => {
+    const exitCode = reportError(error, verbose);
+    process.exit(exitCode === EXIT.ok ? EXIT.failure : exitCode);
+  };
+  process.on("uncaughtException", exit);
+  process.on("unhandledRejection", exit);
+}
+
+/**
+ * Runs `ott` with the given arguments and returns the exit code. It installs
+ * process-wide handlers for uncaught errors, so it is meant for the `ott`
+ * process only.
+ */
 export async function main(argv: string[]): Promise<number> {
+  exitOnStrayErrors(argv.includes("--verbose"));
   const program = createProgram();
   process.exitCode = EXIT.ok;
   try {
