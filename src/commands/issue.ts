@@ -79,6 +79,8 @@ export const issueCommand = new Command("issue")
   .addHelpText("after", `\nPrints only the token (or the link) on stdout when piped, so it can be used in scripts.\nExit codes: 0 issued, 1 session not found or expired, 2 usage error.`)
   .action(async (options: IssueOptions, command: Command) => {
     const globals = command.optsWithGlobals<GlobalOptions>();
+    // A usage error is reported before the config is loaded or the database is touched.
+    if (options.url !== undefined) linkFor(options.url, "");
     const result = await withAuth(globals, (loaded) => runIssue(loaded, options));
     await printIssued(globals, options, result);
     if (!globals.json && !globals.quiet && process.stdout.isTTY) {
