@@ -86,7 +86,8 @@ const issueBodySchema = z.object({
 
 /**
  * Creates the session the redeemer will hold: a new one of its own, with the
- * redeemer's IP address and user agent, unless `createSession` is false.
+ * redeemer's IP address and user agent and an expiry no later than the
+ * source's, unless `createSession` is false.
  */
 async function sessionForRedeemer(
   ctx: GenericEndpointContext,
@@ -95,10 +96,17 @@ async function sessionForRedeemer(
 ): Promise<SessionWithUser> {
   if (!options.createSession) return source;
 
+  // The new session never outlives its source: a one-hour impersonation or a
+  // one-day "don't remember me" session must not become a 7-day one.
+  const usualExpiry = Date.now() + ctx.context.sessionConfig.expiresIn * 1000;
+  const sourceExpiry = new Date(source.session.expiresAt).getTime();
+  // With overrideAll, these fields win over the defaults of plugin fields,
+  // which would otherwise replace the inherited values.
   const created = await ctx.context.internalAdapter.createSession(
     source.user.id,
     false,
-    inheritedSessionFields(source.session),
+    { ...inheritedSessionFields(source.session), expiresAt: new Date(Math.min(usualExpiry, sourceExpiry)) },
+    true,
   );
   if (!created) throw new HandoffError("FAILED_TO_CREATE_SESSION");
   return {
