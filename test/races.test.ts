@@ -11,8 +11,8 @@ async function sessionIdsOf(auth: TestAuth, userId: string): Promise<string[]> {
   return (await context.internalAdapter.listSessions(userId)).map((session) => session.id);
 }
 
-function count(values: number[], wanted: number): number {
-  return values.filter((value) => value === wanted).length;
+function count(values: number[], expected: number): number {
+  return values.filter((value) => value === expected).length;
 }
 
 describe.each(dialects)("races on %s", (dialect) => {
