@@ -19,6 +19,8 @@ const DATABASE_HINTS: Array<[RegExp, string]> = [
     "check that the database server is running and that the config's connection settings (DATABASE_URL) are right"],
   [/password authentication failed|Access denied for user|ER_ACCESS_DENIED|role "[^"]*" does not exist/i,
     "check the database user and password in the config's connection settings (DATABASE_URL)"],
+  [/ERR_INVALID_URL|Invalid URL/,
+    "check the connection URL in the config's connection settings (DATABASE_URL), and percent-encode characters such as @, : and / in its password"],
   [/does not exist|no such table|doesn't exist|ER_NO_SUCH_TABLE|ER_BAD_DB_ERROR|Unknown database/i,
     "create the schema with Better Auth's migrations (npx auth migrate) or check the database name"],
 ];
