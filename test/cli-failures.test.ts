@@ -578,3 +578,16 @@ describe.each(dialects)("purge racing verify on %s", (dialect) => {
     }
   });
 });
+
+describe.runIf(dialects.includes("postgres"))("ott with a malformed Postgres URL", () => {
+  it("names the URL and hides it", async () => {
+    const password = `p@ss-${randomBytes(6).toString("hex")}`;
+    const url = `postgres://ott_user:${password}@127.0.0.1:99999/ott_down`;
+    const result = await runOtt(["--config", EXAMPLE_CONFIG, "issue", "--session", "any"], { env: { DATABASE_URL: url } });
+
+    expectOneLineError(result, 1);
+    expect(result.stderr).toMatch(/Invalid URL/);
+    expect(result.stderr).toMatch(/percent-encode/);
+    expect(result.stderr).not.toContain(password.slice(2));
+  });
+});
