@@ -273,6 +273,7 @@ describe.each(SETUPS)("verify on $dialect, $storeToken storage", ({ dialect, sto
       body: tokenBody(token),
     });
     expect(redeemed.status).toBe(200);
+    expect(redeemed.headers.get("cache-control")).toBe("no-store");
   });
 });
 
