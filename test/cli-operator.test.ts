@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import type { AuthContext } from "better-auth";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestAuth, generate, postVerify, request, signUp, type TestAuth } from "./support/auth.js";
@@ -56,7 +57,8 @@ async function signInAgain(auth: TestAuth, email: string, userAgent: string) {
 
 /** Opens Kysely on the test database of `auth`, for statements the adapter cannot run. */
 async function sqlDatabaseOf(auth: TestAuth) {
-  const opened = await openSqlDatabase(await auth.$context, `${ROOT}node_modules/better-auth`);
+  const context = (await auth.$context) as unknown as AuthContext;
+  const opened = await openSqlDatabase(context, `${ROOT}node_modules/better-auth`);
   if (!opened) throw new Error("the test database is not an SQL database");
   return opened.kysely;
 }
