@@ -103,6 +103,31 @@ describe.each(dialects)("purge on %s", (dialect) => {
     }
   }
 
+  /** Inserts rows of (id, identifier, value, expiresAt, createdAt, updatedAt) with multi-row INSERTs. */
+  async function bulkInsert(rows: unknown[][]) {
+    for (let start = 0; start < rows.length; start += 500) {
+      const chunk = rows.slice(start, start + 500);
+      const columns = dialect === "mysql" ? "(id, identifier, value, expiresAt, createdAt, updatedAt)" : '(id, identifier, value, "expiresAt", "createdAt", "updatedAt")';
+      if (dialect === "postgres") {
+        const placeholders = chunk.map((_, r) => `(${[1, 2, 3, 4, 5, 6].map((c) => `$${r * 6 + c}`).join(", ")})`).join(", ");
+        await (database.database as { query: (text: string, values: unknown[]) => Promise<unknown> }).query(
+          `INSERT INTO verification ${columns} VALUES ${placeholders}`,
+          chunk.flat(),
+        );
+      } else if (dialect === "mysql") {
+        await (database.database as { query: (text: string, values: unknown[]) => Promise<unknown> }).query(
+          `INSERT INTO verification ${columns} VALUES ?`,
+          [chunk],
+        );
+      } else {
+        const placeholders = chunk.map(() => "(?, ?, ?, ?, ?, ?)").join(", ");
+        (database.database as { prepare: (text: string) => { run: (...values: unknown[]) => unknown } })
+          .prepare(`INSERT INTO verification ${columns} VALUES ${placeholders}`)
+          .run(...chunk.flat());
+      }
+    }
+  }
+
   describe.each(paths)("through $name", (path) => {
     beforeAll(async () => {
       await setIndex(path.index);
@@ -188,6 +213,34 @@ describe.each(dialects)("purge on %s", (dialect) => {
       expect(a.deleted + b.deleted).toBe(60);
       expect([...left].sort()).toEqual(idsOf(rows, "own-live", "other-expired").sort());
     });
+  });
+
+  it("walks a table of many pages", async () => {
+    const total = 3000;
+    const now = Date.now();
+    const rows: unknown[][] = [];
+    for (let i = 0; i < total; i++) {
+      const own = i % 3 !== 0;
+      const expired = i % 5 !== 0;
+      const value = own ? encodeValue({ sessionId: `s${i}`, userId: `u${i}` }) : `{"otp":"${i}"}`;
+      const at = new Date(expired ? now - HOUR - i : now + HOUR + i);
+      const stamp = dialect === "sqlite" ? at.toISOString() : at;
+      rows.push([`bulk${String(i).padStart(5, "0")}`, `bulk:${i}`, value, stamp, stamp, stamp]);
+    }
+    await bulkInsert(rows);
+    const expectedOwn = rows.filter((_, i) => i % 3 !== 0 && i % 5 !== 0).length;
+    const expectedLive = rows.filter((_, i) => i % 5 === 0).length;
+
+    const dry = await purgeExpiredTokens(context, { dryRun: true, batchSize: 97 });
+    const result = await purgeExpiredTokens(context, { batchSize: 97 });
+    const left = await remainingIds(context);
+
+    expect(dry.matched).toBe(expectedOwn);
+    expect(result.deleted).toBe(expectedOwn);
+    expect(result.batches).toBeGreaterThanOrEqual(Math.ceil(expectedOwn / 97));
+    expect(left.size).toBe(total - expectedOwn);
+    for (let i = 0; i < total; i += 5) expect(left.has(`bulk${String(i).padStart(5, "0")}`)).toBe(true);
+    expect(expectedLive).toBe(600);
   });
 
   it("walks the index when expiresAt has one", async () => {

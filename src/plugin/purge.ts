@@ -304,12 +304,16 @@ async function hasExpiresAtIndex(target: SqlTarget, names: VerificationNames): P
 }
 
 /**
- * A row of this plugin, compared byte for byte: `LIKE` and the default
- * collations of SQLite and MariaDB ignore case.
+ * A row of this plugin, compared byte for byte, because `LIKE` and the
+ * default collations of SQLite and MariaDB ignore case. Postgres gets `LIKE`,
+ * which is case-sensitive there and which its planner estimates from the
+ * column statistics. It would take `substr(...) = ...` to match 0.5% of the
+ * rows and then sort the whole table in place of walking the primary key.
  */
 function ownRowCondition(dialect: SqlDialect, value: string): RawBuilder<unknown> {
   const column = sql.ref(value);
   const length = sql.lit(VALUE_PREFIX.length);
+  if (dialect === "postgres") return sql`${column} like ${`${VALUE_PREFIX}%`}`;
   if (dialect === "mysql") {
     return sql`cast(substring(${column}, 1, ${length}) as binary) = cast(${VALUE_PREFIX} as binary)`;
   }
@@ -317,60 +321,93 @@ function ownRowCondition(dialect: SqlDialect, value: string): RawBuilder<unknown
 }
 
 /**
- * Runs each batch as two statements. The first finds the key of the last row
- * of the batch (`LIMIT 1 OFFSET batchSize - 1` over the expired rows after
- * the cursor), so only one key travels. The second deletes every expired row
- * between the two cursors. Without a next key the batch is the last one, and
- * it deletes what is left after the cursor.
+ * Picks the order in which a purge walks the table. Walking in the order the
+ * rows are stored keeps each batch's reads sequential, whereas the random ids
+ * of Better Auth scatter a primary-key walk over the whole table.
+ *
+ * - With an index on `expiresAt`: that index, then the id, on every dialect.
+ *   Expired rows come first, so a table with few of them is not read in full.
+ * - Postgres: the physical row address (`ctid`), a range of pages at a time.
+ * - SQLite: the `rowid`, the order of the table's own B-tree.
+ * - MariaDB and MySQL: the primary key, which InnoDB stores rows in.
  */
 async function sqlStoreOf(context: AuthContext, now: Date, all: boolean): Promise<PurgeStore | null> {
   const target = sqlTargetOf(context);
   if (!target) return null;
-  const { db, dialect } = target;
   const names = verificationNames(context);
-  const byExpiry = await hasExpiresAtIndex(target, names);
-
-  const table = sql.table(names.table);
-  const id = sql.ref(names.id);
   const expiresAt = sql.ref(names.expiresAt);
   // The SQLite adapter stores dates as ISO 8601 text, which sorts by time.
-  const nowValue = dialect === "sqlite" ? now.toISOString() : now;
-
+  const nowValue = target.dialect === "sqlite" ? now.toISOString() : now;
   const expired = [sql`${expiresAt} < ${nowValue}`];
-  if (!all) expired.push(ownRowCondition(dialect, names.value));
+  if (!all) expired.push(ownRowCondition(target.dialect, names.value));
+
+  if (await hasExpiresAtIndex(target, names)) return keyStore(target, names, expired, "expiresAt");
+  if (target.dialect === "postgres") return await pageStore(target, names, expired);
+  if (target.dialect === "sqlite" && (await hasRowid(target, names))) return keyStore(target, names, expired, "rowid");
+  return keyStore(target, names, expired, "id");
+}
+
+function where(conditions: RawBuilder<unknown>[]): RawBuilder<unknown> {
+  return sql.join(conditions, sql` and `);
+}
+
+/** Whether an SQLite table has a rowid, which `WITHOUT ROWID` tables lack. */
+async function hasRowid(target: SqlTarget, names: VerificationNames): Promise<boolean> {
+  try {
+    await sql`select rowid from ${sql.table(names.table)} limit 0`.execute(target.db);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Walks a key: the id, SQLite's rowid, or `expiresAt` then the id. Each batch
+ * is two statements. The first finds the key of the last row of the batch
+ * (`LIMIT 1 OFFSET batchSize - 1` over the expired rows after the cursor), so
+ * only one key travels. The second deletes every expired row between the two
+ * cursors. Without a next key the batch is the last one, and it deletes what
+ * is left after the cursor.
+ */
+function keyStore(
+  target: SqlTarget,
+  names: VerificationNames,
+  expired: RawBuilder<unknown>[],
+  walk: "id" | "rowid" | "expiresAt",
+): PurgeStore {
+  const { db } = target;
+  const table = sql.table(names.table);
+  const key = walk === "rowid" ? sql`rowid` : sql.ref(names.id);
+  const expiresAt = sql.ref(names.expiresAt);
 
   // The redundant `>=` and `<=` on `expiresAt` give the planners an index
   // range; the `or` alone would make them scan from the start of the index.
 
   /** Rows after `cursor` in walk order. */
   function after(cursor: Cursor): RawBuilder<unknown> {
-    if (!byExpiry) return sql`${id} > ${cursor.id}`;
+    if (walk !== "expiresAt") return sql`${key} > ${cursor.id}`;
     const at = cursor.expiresAt;
-    return sql`${expiresAt} >= ${at} and (${expiresAt} > ${at} or ${id} > ${cursor.id})`;
+    return sql`${expiresAt} >= ${at} and (${expiresAt} > ${at} or ${key} > ${cursor.id})`;
   }
 
   /** Rows up to and including `cursor` in walk order. */
   function upTo(cursor: Cursor): RawBuilder<unknown> {
-    if (!byExpiry) return sql`${id} <= ${cursor.id}`;
+    if (walk !== "expiresAt") return sql`${key} <= ${cursor.id}`;
     const at = cursor.expiresAt;
-    return sql`${expiresAt} <= ${at} and (${expiresAt} < ${at} or ${id} <= ${cursor.id})`;
+    return sql`${expiresAt} <= ${at} and (${expiresAt} < ${at} or ${key} <= ${cursor.id})`;
   }
 
-  function where(conditions: RawBuilder<unknown>[]): RawBuilder<unknown> {
-    return sql.join(conditions, sql` and `);
-  }
-
-  const order = byExpiry ? sql`${expiresAt}, ${id}` : id;
-  const keyColumns = byExpiry ? sql`${id} as id, ${expiresAt} as expires_at` : sql`${id} as id`;
+  const order = walk === "expiresAt" ? sql`${expiresAt}, ${key}` : key;
+  const keyColumns = walk === "expiresAt" ? sql`${key} as k, ${expiresAt} as expires_at` : sql`${key} as k`;
 
   return {
     async batch(cursor, limit, dryRun) {
       const conditions = cursor ? [...expired, after(cursor)] : [...expired];
-      const result = await sql<{ id: string; expires_at?: unknown }>`
+      const result = await sql<{ k: string | number; expires_at?: unknown }>`
         select ${keyColumns} from ${table} where ${where(conditions)}
         order by ${order} limit 1 offset ${sql.lit(limit - 1)}`.execute(db);
       const row = result.rows[0];
-      const next = row ? { id: String(row.id), expiresAt: row.expires_at } : undefined;
+      const next = row ? { id: row.k as string, expiresAt: row.expires_at } : undefined;
       // Without a next key fewer than `limit` rows are left, and this last batch takes them all.
       if (next) conditions.push(upTo(next));
 
@@ -383,6 +420,84 @@ async function sqlStoreOf(context: AuthContext, now: Date, all: boolean): Promis
       const deleted = await sql`delete from ${table} where ${where(conditions)}`.execute(db);
       const count = Number(deleted.numAffectedRows ?? 0);
       return { matched: next ? Math.max(count, limit) : count, deleted: count, next };
+    },
+  };
+}
+
+/** Pages that the first window of a Postgres purge reads. */
+const FIRST_WINDOW_PAGES = 32;
+
+/** Pages that one Postgres statement reads at most: 16 MB with 8 kB pages. */
+const MAX_WINDOW_PAGES = 2048;
+
+/**
+ * Walks a Postgres table by physical address (`ctid`) in windows of pages,
+ * one statement per window, which reads the window with a TID range scan and
+ * deletes up to `batchSize` expired rows from it. A window that yields fewer
+ * rows than that is used up, so the next one starts at the following page
+ * and spans twice as many pages, up to `MAX_WINDOW_PAGES`. Windows with no
+ * expired rows are not counted as batches. The walk ends at the last page
+ * the table had when the purge started; rows added later are not expired.
+ *
+ * A row that an UPDATE moves gets a new `ctid`, and the DELETE checks the
+ * new version against its conditions (Postgres's EvalPlanQual), so a moved
+ * row is at worst left for the next purge.
+ */
+async function pageStore(target: SqlTarget, names: VerificationNames, expired: RawBuilder<unknown>[]): Promise<PurgeStore> {
+  const { db } = target;
+  const table = sql.table(names.table);
+  const qualified = names.table
+    .split(".")
+    .map((part) => `"${part.replaceAll('"', '""')}"`)
+    .join(".");
+  const size = await sql<{ pages: string | number }>`
+    select pg_relation_size(${qualified}::regclass) / current_setting('block_size')::bigint as pages`.execute(db);
+  const pages = Number(size.rows[0]?.pages ?? 0);
+  let windowPages = FIRST_WINDOW_PAGES;
+  /** Where the next window starts: after this address, or at this page. */
+  let position: { afterTid?: string; page: number } = { page: 0 };
+
+  return {
+    async batch(_cursor, limit, dryRun) {
+      for (;;) {
+        if (position.afterTid === undefined && position.page >= pages) {
+          return { matched: 0, deleted: 0, next: undefined };
+        }
+        const startPage = position.page;
+        const end = startPage + windowPages;
+        const from = position.afterTid
+          ? sql`ctid > ${position.afterTid}::tid`
+          : sql`ctid >= ${`(${startPage},0)`}::tid`;
+        const window = sql`select ctid from ${table}
+          where ${from} and ctid < ${`(${end},0)`}::tid and ${where(expired)}
+          order by ctid limit ${sql.lit(limit)}`;
+        // The window's rows are counted as found even when an overlapping purge
+        // deletes some first, so that the walk does not leave the window early.
+        const found = dryRun
+          ? sql<{ found: string | number; last: string | null; deleted: string | number }>`
+              select count(*) as found, max(ctid)::text as last, 0 as deleted from (${window}) as w`
+          : sql<{ found: string | number; last: string | null; deleted: string | number }>`
+              with w as (${window}),
+              d as (delete from ${table} where ctid = any(array(select ctid from w)) and ${where(expired)} returning 1)
+              select (select count(*) from w) as found, (select max(ctid)::text from w) as last,
+                (select count(*) from d) as deleted`;
+        const result = await found.execute(db);
+        const count = Number(result.rows[0]?.found ?? 0);
+        const deleted = Number(result.rows[0]?.deleted ?? 0);
+        const last = result.rows[0]?.last ?? undefined;
+
+        if (count >= limit && last) {
+          // The window may hold more: the next batch starts right after the last row taken.
+          const page = Number(/^\((\d+),/.exec(last)?.[1] ?? startPage);
+          position = { afterTid: last, page };
+        } else {
+          position = { page: end };
+          windowPages = Math.min(windowPages * 2, MAX_WINDOW_PAGES);
+        }
+        const more = position.afterTid !== undefined || position.page < pages;
+        const next = more ? { id: String(position.page) } : undefined;
+        if (count > 0 || !more) return { matched: count, deleted, next };
+      }
     },
   };
 }
