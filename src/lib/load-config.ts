@@ -126,7 +126,7 @@ export async function importConfig(
   const jiti = createJiti(file, {
     interopDefault: false,
     moduleCache: false,
-    fsCache: false,
+    fsCache: transformCacheDir(options.cwd),
     alias: {
       ...(tsconfig ? aliasesFromTsconfig(tsconfig) : {}),
       "server-only": emptyModule,
@@ -158,6 +158,18 @@ function importFailureHint(reason: string, tsconfig: string | undefined, cwd: st
     ? `the paths of ${relative(cwd, tsconfig) || tsconfig}`
     : "any tsconfig.json (none was found in the config's folder or above it)";
   return `"${missing}" is not installed and is not an alias in ${source}; if it is a path alias, pass the tsconfig that defines it with --tsconfig <path>, else install the package`;
+}
+
+/**
+ * Returns the folder where jiti keeps transpiled configs between runs, so
+ * that runs after the first load neither Babel nor transform the config:
+ * `node_modules/.cache/ott-jiti` of the project. Without a `node_modules`
+ * there is no cache, because jiti's fallback, a shared temporary folder,
+ * would let another local user plant code that the CLI then runs.
+ */
+function transformCacheDir(cwd: string): string | false {
+  const modules = findUp(cwd, "node_modules");
+  return modules ? join(modules, ".cache", "ott-jiti") : false;
 }
 
 /** Looks for `name` in `directory` and then in each parent folder. */
