@@ -55,11 +55,15 @@ describe.each(dialects)("plugin on %s", (dialect) => {
     expect(await sessionCount(auth, user.userId)).toBe(2);
   });
 
-  it("generate response is not cached", async () => {
+  it("generate returns expiry, not cached", async () => {
     const user = await signUp(auth);
     const response = await request(auth, "/one-time-token/generate", { headers: { cookie: user.cookie } });
     expect(response.status).toBe(200);
     expect(response.headers.get("cache-control")).toBe("no-store");
+    const body = (await response.json()) as { expiresAt: string };
+    const lifetime = new Date(body.expiresAt).getTime() - Date.now();
+    expect(lifetime).toBeGreaterThan(2 * 60_000);
+    expect(lifetime).toBeLessThanOrEqual(3 * 60_000);
   });
 
   it("generate without a session is rejected", async () => {

@@ -141,7 +141,8 @@ export const oneTimeToken = (options?: OneTimeTokenOptions) => {
     endpoints: {
       /**
        * ### Endpoint
-       * GET `/one-time-token/generate`: issues a token for the caller's session.
+       * GET `/one-time-token/generate`: issues a token for the caller's session
+       * and returns `{ token, expiresAt }`.
        *
        * ### API Methods
        * **server:** `auth.api.generateOneTimeToken({ headers })`
@@ -159,7 +160,7 @@ export const oneTimeToken = (options?: OneTimeTokenOptions) => {
             return await storeTokenFor(ctx.context, resolved, ctx.context.session.session);
           });
           cleanup.trigger(ctx.context);
-          return ctx.json({ token: issued.token });
+          return ctx.json({ token: issued.token, expiresAt: issued.expiresAt });
         },
       ),
       /**
