@@ -73,7 +73,7 @@ describe.each(dialects)("purge on %s", (dialect) => {
   beforeAll(async () => {
     database = await createTestDatabase(dialect);
     const auth = await createTestAuth(database.database);
-    context = (await auth.$context) as AuthContext;
+    context = (await auth.$context) as unknown as AuthContext;
   });
 
   afterAll(async () => {
@@ -273,7 +273,7 @@ describe("purge on the memory adapter", () => {
       logger: { disabled: true },
       plugins: [oneTimeToken()],
     });
-    const context = (await auth.$context) as AuthContext;
+    const context = (await auth.$context) as unknown as AuthContext;
     const rows = await insertRows(context, MIXED);
 
     const result = await purgeExpiredTokens(context, { batchSize: 4 });
