@@ -20,25 +20,36 @@ export interface PurgeResult extends PurgeProgress {
   skipped?: string;
 }
 
+type Listener = (value: unknown) => void;
 type EventEmitterLike = {
-  on?: (event: string, listener: (error: unknown) => void) => unknown;
-  off?: (event: string, listener: (error: unknown) => void) => unknown;
+  on?: (event: string, listener: Listener) => unknown;
+  off?: (event: string, listener: Listener) => unknown;
 };
 
 /**
- * Listens to `error` events of the config's database pool while a purge
- * runs, and returns the function that stops listening. A pg pool emits one
- * when the server closes an idle connection, and with no listener Node ends
- * the process. The pool drops that connection, so the next batch connects
- * again or fails with an error that the purge reports with its progress.
+ * Listens to `error` events of the config's database pool and of each
+ * connection it opens while a purge runs, and returns the function that stops
+ * listening. A pg pool emits one when the server closes an idle connection,
+ * and a pg client when the server closes it while it is checked out between
+ * two queries. With no listener Node ends the process. The connection is
+ * dropped either way, so the next batch connects again or fails with an error
+ * that the purge reports with its progress.
  */
 function listenToPoolErrors(database: unknown): () => void {
   const pool = database as EventEmitterLike | null | undefined;
   const { on, off } = pool ?? {};
   if (!pool || typeof on !== "function" || typeof off !== "function") return () => {};
   const ignore = () => {};
+  const listenToClient = (client: unknown) => {
+    const { on: onClient } = (client ?? {}) as EventEmitterLike;
+    if (typeof onClient === "function") onClient.call(client, "error", ignore);
+  };
   on.call(pool, "error", ignore);
-  return () => off.call(pool, "error", ignore);
+  on.call(pool, "connect", listenToClient);
+  return () => {
+    off.call(pool, "error", ignore);
+    off.call(pool, "connect", listenToClient);
+  };
 }
 
 /** Deletes (or with `dryRun` counts) expired tokens in batches. */
