@@ -449,6 +449,7 @@ function runOttWhile(args: string[], env: Record<string, string>, onProgress: ()
 describe.each(SERVER_DIALECTS)("purge-expired on %s losing its connection", (dialect) => {
   const EXPIRED = 4000;
   const UNEXPIRED = 300;
+  const BATCH_SIZE = 5;
   let db: TestDatabase;
   let auth: TestAuth;
   let url: string;
@@ -490,7 +491,7 @@ describe.each(SERVER_DIALECTS)("purge-expired on %s losing its connection", (dia
   it("stops, reports, and a rerun finishes", async () => {
     let killed = 0;
     const result = await runOttWhile(
-      ["--config", EXAMPLE_CONFIG, "purge-expired", "--batch-size", "5"],
+      ["--config", EXAMPLE_CONFIG, "purge-expired", "--batch-size", String(BATCH_SIZE)],
       { DATABASE_URL: url },
       async () => {
         // The connections are cut once the first batches are deleted.
@@ -505,8 +506,12 @@ describe.each(SERVER_DIALECTS)("purge-expired on %s losing its connection", (dia
     expect(killed).toBeGreaterThan(0);
     expectOneLineError(result, 1);
     const reported = /Purge failed after deleting (\d+) expired rows in (\d+) batches/.exec(result.stderr);
-    expect(reported).not.toBeNull();
-    expect(Number(reported?.[1])).toBe(EXPIRED - remaining);
+    expect(reported, result.stderr).not.toBeNull();
+    // A batch whose DELETE committed just before its connection was closed
+    // may have lost its reply, so the report can be short by one batch.
+    const deleted = EXPIRED - remaining;
+    expect(Number(reported?.[1])).toBeLessThanOrEqual(deleted);
+    expect(Number(reported?.[1])).toBeGreaterThanOrEqual(deleted - BATCH_SIZE);
     expect(remaining).toBeGreaterThan(0);
     expect(result.stderr).toMatch(/run purge-expired again to finish/);
     expect(result.stderr).not.toContain(new URL(url).password || "no password in the URL");
