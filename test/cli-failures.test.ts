@@ -9,7 +9,7 @@ import type { AuthContext } from "better-auth";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { purgeExpiredTokens } from "../src/plugin/purge.js";
-import { encodeValue } from "../src/plugin/token.js";
+import { createToken, encodeValue } from "../src/plugin/token.js";
 import { createTestAuth, SECRET, signUp, type TestAuth } from "./support/auth.js";
 import { EXAMPLE_CONFIG, OTT, ROOT, runOtt, type OttResult } from "./support/cli.js";
 import {
@@ -189,6 +189,32 @@ describe("ott invocations", () => {
     expectOneLineError(result, invocation.exitCode);
     expect(result.stderr).toMatch(invocation.problem);
     expect(result.stderr.trimEnd()).toMatch(invocation.fix);
+    expect(await snapshotAll(auth)).toEqual(before);
+  });
+
+  it("tokens never start with a dash", () => {
+    // One token in 64 would start with "-" if nothing prevented it.
+    const tokens = Array.from({ length: 2000 }, () => createToken());
+    expect(tokens.filter((token) => token.startsWith("-"))).toEqual([]);
+    expect(tokens.filter((token) => token.includes("-")).length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ["SQL injection", "' OR 1=1 --"],
+    ["LIKE wildcard", "%"],
+    ["underscore", "_".repeat(43)],
+    ["control character", `${"A".repeat(20)}\t${"A".repeat(22)}`],
+    ["full-width letters", "\uff21".repeat(43)],
+    ["100 kB", "A".repeat(100_000)],
+  ])("verify --consume rejects %s", async (_name, token) => {
+    const before = await snapshotAll(auth);
+    const result = await runOtt(["--config", EXAMPLE_CONFIG, "--json", "verify", "--consume", token], { env: { DATABASE_URL: db.url } });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).not.toMatch(STACK_FRAME);
+    const output = JSON.parse(result.stdout) as { valid: boolean; reason?: string };
+    expect(output.valid).toBe(false);
+    expect(output.reason).toBe("INVALID_TOKEN");
     expect(await snapshotAll(auth)).toEqual(before);
   });
 
