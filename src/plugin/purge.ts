@@ -11,12 +11,13 @@ import {
 import { VALUE_PREFIX } from "./token.js";
 
 /**
- * Rows deleted per batch at most unless a caller says otherwise. On 1,000,000
- * expired Postgres rows, batches of 1000 spent half the purge on the work of
- * each statement, and 5000 halved the total time while keeping the median
- * batch near 20 ms (BENCHMARKS.md, `npm run bench`, 2-core machine).
+ * Rows deleted per batch at most unless a caller says otherwise. Measured on
+ * 1,000,000 expired rows (`npm run bench` setup, 2-core machine): 5000 halved
+ * the Postgres purge time against 1000, but MariaDB, where each deleted row
+ * costs the same whatever the batch, then took about 120 ms per batch where
+ * 1000 takes about 20 ms. Short batches are the point of purging in batches.
  */
-export const DEFAULT_BATCH_SIZE = 5000;
+export const DEFAULT_BATCH_SIZE = 1000;
 
 export interface PurgeOptions {
   /** Also deletes expired rows of other plugins. */
