@@ -3,7 +3,7 @@ import { inspectToken } from "../src/plugin/inspect.js";
 import { resolveOptions } from "../src/plugin/options.js";
 import { identifierOf } from "../src/plugin/token.js";
 import type { StoreTokenOption } from "../src/plugin/types.js";
-import { createTestAuth, generate, signUp, type TestAuth } from "./support/auth.js";
+import { createTestAuth, generate, postVerify, signUp, type TestAuth } from "./support/auth.js";
 import { createTestDatabase, dialects, type TestDatabase } from "./support/databases.js";
 import { startServer, type TestServer } from "./support/server.js";
 import { type Row, snapshotTokens } from "./support/snapshot.js";
@@ -86,13 +86,7 @@ async function deleteUser(auth: TestAuth, subject: Subject) {
 }
 
 async function useToken(auth: TestAuth, subject: Subject) {
-  const response = await auth.handler(
-    new Request("http://127.0.0.1:3000/api/auth/one-time-token/verify", {
-      method: "POST",
-      headers: { "content-type": JSON_TYPE },
-      body: tokenBody(subject.token),
-    }),
-  );
+  const response = await postVerify(auth, { token: subject.token });
   if (response.status !== 200) throw new Error(`first use failed: ${response.status}`);
 }
 
