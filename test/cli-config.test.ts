@@ -8,7 +8,6 @@ import { createTestDatabase, type TestDatabase } from "./support/databases.js";
 
 const FIXTURES = join(ROOT, "test/fixtures");
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
-const NODE_MAJOR = Number(process.versions.node.split(".")[0]);
 const { version: BETTER_AUTH_VERSION } = JSON.parse(
   readFileSync(join(ROOT, "node_modules/better-auth/package.json"), "utf8"),
 ) as { version: string };
@@ -118,14 +117,8 @@ describe("env files", () => {
     const file = join(scratch, "absent.env");
     const result = await ottIn("env-files", ["--env-file", file, "issue", "--session", sessionId]);
     expect(result.stderr).toContain(file);
-    if (NODE_MAJOR === 20) {
-      // NOTE: Node.js 20 checks every --env-file in its argv, even after the
-      // script name, and exits with code 9 before ott starts.
-      expect(result.code).toBe(9);
-    } else {
-      expect(result.code).toBe(2);
-      expect(result.stderr).toContain("--env-file <path>");
-    }
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--env-file <path>");
   });
 
   it("project without .env loads", async () => {

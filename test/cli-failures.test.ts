@@ -447,7 +447,7 @@ async function restoreConnections(db: TestDatabase, marker: string): Promise<voi
 /** Runs `ott` and calls `onProgress` every 20 ms until it exits. */
 function runOttWhile(args: string[], env: Record<string, string>, onProgress: () => Promise<void>): Promise<OttResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [OTT, ...args], {
+    const child = spawn(process.execPath, ["--", OTT, ...args], {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: "1", BETTER_AUTH_SECRET: SECRET, ...env },
       stdio: ["ignore", "pipe", "pipe"],

@@ -66,7 +66,7 @@ async function sqlDatabaseOf(auth: TestAuth) {
 /** Runs bin/ott with `input` on its stdin. */
 function runOttWithInput(args: string[], input: string, env: Record<string, string>) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [OTT, ...args], {
+    const child = spawn(process.execPath, ["--", OTT, ...args], {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: "1", ...env },
       stdio: ["pipe", "pipe", "pipe"],

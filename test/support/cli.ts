@@ -30,7 +30,7 @@ export function runOtt(
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
 
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [OTT, ...args], {
+    const child = spawn(process.execPath, ["--", OTT, ...args], {
       cwd: options.cwd ?? ROOT,
       env: env as NodeJS.ProcessEnv,
       stdio: ["ignore", "pipe", "pipe"],
