@@ -1,7 +1,7 @@
 /**
  * Runs every benchmark and writes BENCHMARKS.md.
  *
- *   npm run bench                    full run (about 15 minutes on 2 cores)
+ *   npm run bench                    full run (about 20 minutes on 2 cores)
  *   npm run bench -- --tiny          a few hundred rows, to check the harness
  *   npm run bench -- --out FILE      write the page elsewhere
  *   npm run bench -- --dialects sqlite,postgres
@@ -30,8 +30,8 @@ export interface BenchSettings {
 }
 
 export const FULL: BenchSettings = {
-  handoff: { operations: 1000, warmup: 50, counted: 21, concurrencies: [1, 16] },
-  purge: { expired: 1_000_000, live: 100_000, others: 100_000, idleVerifies: 500 },
+  handoff: { operations: 500, warmup: 30, counted: 21, concurrencies: [1, 16] },
+  purge: { expired: 1_000_000, live: 100_000, others: 100_000, idleVerifies: 300 },
   cliRuns: 10,
 };
 

@@ -11,11 +11,10 @@ import {
 import { VALUE_PREFIX } from "./token.js";
 
 /**
- * Rows deleted per batch at most unless a caller says otherwise. Measured on
- * 1,000,000 expired rows (`npm run bench` setup, 2-core machine): 5000 halved
- * the Postgres purge time against 1000, but MariaDB, where each deleted row
- * costs the same whatever the batch, then took about 120 ms per batch where
- * 1000 takes about 20 ms. Short batches are the point of purging in batches.
+ * Rows deleted per batch at most unless a caller says otherwise. On 1,000,000
+ * expired rows (`npm run bench` setup, 2-core machine), 5000 halved the
+ * Postgres purge time against 1000. On MariaDB each deleted row costs the same
+ * whatever the batch, so 5000 only made a batch take about 120 ms, not 20 ms.
  */
 export const DEFAULT_BATCH_SIZE = 1000;
 
@@ -59,10 +58,7 @@ export function isOwnTokenRow(row: { value?: unknown }): boolean {
   return typeof row.value === "string" && row.value.startsWith(VALUE_PREFIX);
 }
 
-/**
- * Where a batch ends, in the order the purge walks the table: the primary
- * key, or `expiresAt` then the primary key when `expiresAt` is indexed.
- */
+/** The key of a batch's last row in walk order, with its `expiresAt` when the walk uses that index. */
 interface Cursor {
   id: string;
   expiresAt?: unknown;
@@ -71,7 +67,7 @@ interface Cursor {
 interface BatchResult {
   matched: number;
   deleted: number;
-  /** Where the next batch starts; undefined after the last batch. */
+  /** Start of the next batch; undefined after the last batch. */
   next: Cursor | undefined;
 }
 
@@ -90,10 +86,10 @@ interface PurgeStore {
  * to delete.
  *
  * With a Kysely-backed adapter (a pg or mysql2 pool, a better-sqlite3
- * database, or `{ db: kysely }`) each batch is two SQL statements that carry
- * only one key back to the client. When `expiresAt` has an index of its own,
- * batches walk that index, so a table with few expired rows is not read in
- * full. Other adapters read and delete through `context.adapter`.
+ * database, or `{ db: kysely }`) each batch is one or two SQL statements that
+ * walk the table in storage order and carry at most one key back to the
+ * client (see `sqlStoreOf`). Other adapters read and delete through
+ * `context.adapter`.
  *
  * NOTE: tokens kept only in secondary storage expire by their TTL and are not
  * reached here.
