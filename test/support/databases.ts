@@ -94,11 +94,20 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
     await admin.end();
     const url = withDatabaseName(POSTGRES_ADMIN_URL, name);
     const database = new pg.Pool({ connectionString: url });
+    let dropping = false;
+    // pool.end() can resolve before every socket is closed, so the forced drop
+    // below may terminate a client of this pool. Only that error is expected.
+    database.on("connect", (client) =>
+      client.on("error", (error) => {
+        if (!dropping) throw error;
+      }),
+    );
     return {
       dialect,
       url,
       database,
       destroy: async () => {
+        dropping = true;
         await database.end();
         const drop = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
         await drop.connect();
