@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runRevoke } from "../src/commands/revoke.js";
+import type { LoadedAuth } from "../src/lib/auth-context.js";
 import { inspectToken } from "../src/plugin/inspect.js";
 import { resolveOptions } from "../src/plugin/options.js";
 import { identifierOf } from "../src/plugin/token.js";
@@ -251,6 +253,15 @@ describe.each(SETUPS)("verify on $dialect, $storeToken storage", ({ dialect, sto
     const context = await auth.$context;
     const inspection = await inspectToken(context, resolveOptions({ storeToken }), swapCase(token));
     expect(inspection.status).toBe("unknown");
+  });
+
+  it("revoke ignores swapped case", async () => {
+    const token = await generate(auth, shared.cookie);
+    const context = await auth.$context;
+    const loaded = { auth, context, options: resolveOptions({ storeToken }), configFile: "" } as unknown as LoadedAuth;
+    const result = await runRevoke(loaded, swapCase(token), {});
+    expect(result.revoked).toBe(0);
+    expect((await postVerify(auth, { token })).status).toBe(200);
   });
 
   it("token survives every method but POST", async () => {

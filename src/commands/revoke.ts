@@ -44,6 +44,10 @@ function assertOneSelector(token: string | undefined, options: RevokeOptions): v
 async function revokeToken(loaded: LoadedAuth, token: string): Promise<number> {
   if (!isWellFormedToken(token)) return 0;
   const { status } = await inspectToken(loaded.context, loaded.options, token);
+  // The delete compares identifiers by the column's collation, which on
+  // MariaDB and MySQL ignores letter case, so it runs only when the exact
+  // token was found and cannot delete another token's row.
+  if (status === "unknown") return 0;
   await loaded.context.internalAdapter.deleteVerificationByIdentifier(
     await identifierOf(token, loaded.options.storeToken),
   );
