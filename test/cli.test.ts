@@ -180,6 +180,8 @@ describe.each(dialects)("ott on %s", (dialect) => {
 
       const consumed = await ott("verify", token, "--consume", "--json");
       expect(consumed.code).toBe(0);
+      // The redemption starts a cleanup sweep, which must finish before ott closes the database.
+      expect(consumed.stderr).toBe("");
       const body = JSON.parse(consumed.stdout) as Record<string, unknown>;
       expect(body.status).toBe("consumed");
       expect(body.userId).toBe(user.userId);

@@ -108,15 +108,37 @@ export async function closeDatabase(context: AuthContext): Promise<void> {
   else if (typeof target.close === "function") await target.close();
 }
 
-/** Runs `action` with a loaded config and always closes the database after. */
+/**
+ * Records the background tasks the auth instance starts (the plugin's cleanup
+ * sweep, Better Auth's own), so that they can finish before the database is
+ * closed under them. Returns a function that waits for them all.
+ */
+function trackBackgroundTasks(context: AuthContext): () => Promise<void> {
+  const pending: Array<Promise<unknown>> = [];
+  const start = context.runInBackground.bind(context);
+  context.runInBackground = (task) => {
+    pending.push(Promise.resolve(task).catch(() => undefined));
+    start(task);
+  };
+  return async () => {
+    await Promise.allSettled(pending);
+  };
+}
+
+/**
+ * Runs `action` with a loaded config, then waits for background tasks and
+ * always closes the database.
+ */
 export async function withAuth<T>(
   globals: GlobalOptions,
   action: (loaded: LoadedAuth) => Promise<T>,
 ): Promise<T> {
   const loaded = await openAuth(globals);
+  const settleBackgroundTasks = trackBackgroundTasks(loaded.context);
   try {
     return await action(loaded);
   } finally {
+    await settleBackgroundTasks();
     await closeDatabase(loaded.context).catch(() => undefined);
   }
 }
