@@ -96,12 +96,11 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
     const database = new pg.Pool({ connectionString: url });
     let dropping = false;
     // pool.end() can resolve before every socket is closed, so the forced drop
-    // below may terminate a client of this pool. Only that error is expected.
-    database.on("connect", (client) =>
-      client.on("error", (error) => {
-        if (!dropping) throw error;
-      }),
-    );
+    // below may terminate an idle client, which pg-pool reports as an error
+    // event of the pool. Only that error is expected.
+    database.on("error", (error) => {
+      if (!dropping) throw error;
+    });
     return {
       dialect,
       url,
