@@ -99,6 +99,8 @@ function openHandle(db: TestDatabase): { database: unknown; close: () => Promise
     // database right after can terminate a client that no longer has the
     // pool's error listener. That error is expected and ignored.
     database.on("connect", (client) => client.on("error", () => {}));
+    // pg-pool reports an error of an idle client as an error of the pool.
+    database.on("error", () => {});
     return { database, close: async () => await database.end() };
   }
   const database = createPool({ uri: db.url, timezone: "Z" });
