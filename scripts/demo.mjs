@@ -16,7 +16,8 @@ process.env.DATABASE_URL = `file:${join(folder, "demo.sqlite")}`;
 process.env.BETTER_AUTH_SECRET ??= "demo-secret-for-a-local-sqlite-file-only";
 
 function step(text) {
-  console.log(`\n\x1b[1m> ${text}\x1b[0m`);
+  const heading = `> ${text}`;
+  console.log(`\n${process.stdout.isTTY ? `\x1b[1m${heading}\x1b[0m` : heading}`);
 }
 
 function ott(...args) {

@@ -15,8 +15,9 @@ describe.each(dialects)("ott on %s", (dialect) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(dialect);
-    // The same plugin options as config.example.ts, which the CLI loads.
-    auth = await createTestAuth(db.database, { storeToken: "hashed", expiresIn: 5 });
+    // The same plugin options as config.example.ts, which the CLI loads. The
+    // automatic cleanup is off so that expired rows stay for purge-expired.
+    auth = await createTestAuth(db.database, { storeToken: "hashed", expiresIn: 5, cleanup: false });
     ott = (...args) => runOtt(["--config", EXAMPLE_CONFIG, ...args], { env: { DATABASE_URL: db.url } });
   });
   afterAll(async () => {
@@ -92,14 +93,14 @@ describe.each(dialects)("ott on %s", (dialect) => {
       expect(result.stdout.trim()).toMatch(/^https:\/\/app\.example\.com\/handoff\?token=[A-Za-z0-9_-]{43}$/);
     });
 
-    it("qr draws a code before the link", async () => {
+    it("qr draws a code on stderr", async () => {
       const user = await signUp(auth);
       const result = await ott("issue", "--session", user.sessionId, "--qr");
       expect(result.code).toBe(0);
-      const lines = result.stdout.trim().split("\n");
+      const lines = result.stderr.trim().split("\n");
       expect(lines.length).toBeGreaterThan(10);
-      expect(lines.slice(0, -1).join("")).toMatch(/[▀▄█]/);
-      expect(lines.at(-1)).toMatch(TOKEN_PATTERN);
+      expect(lines.join("")).toMatch(/[▀▄█]/);
+      expect(result.stdout.trim()).toMatch(TOKEN_PATTERN);
     });
 
     it("url without placeholder is a usage error", async () => {
@@ -115,6 +116,8 @@ describe.each(dialects)("ott on %s", (dialect) => {
       const result = await ott("issue", "--session", "no-such-session");
       expect(result.code).toBe(1);
       expect(result.stderr).toContain("SESSION_NOT_FOUND");
+      expect(result.stderr).toContain('"no-such-session"');
+      expect(result.stderr).toContain("ott sessions --user");
       expect(result.stderr.trim().split("\n")).toHaveLength(1);
       expect(result.stdout).toBe("");
     });

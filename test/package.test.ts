@@ -105,7 +105,9 @@ describe.runIf(dialects.includes("postgres"))("packed tarball in a fresh project
 
   beforeAll(async () => {
     project = mkdtempSync(join(tmpdir(), "ott-package-"));
-    const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", project], { cwd: ROOT, timeout: INSTALL_TIMEOUT_MS });
+    // --ignore-scripts skips the prepack build: npm test has built dist already,
+    // and rebuilding it here would rewrite files that other test files run.
+    const { stdout } = await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", project], { cwd: ROOT, timeout: INSTALL_TIMEOUT_MS });
     const [{ filename }] = JSON.parse(stdout) as [{ filename: string }];
 
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "fresh-app", private: true, type: "module" }, null, 2));

@@ -165,14 +165,14 @@ async function verificationTableCheck(
 
   const pending = await pendingSchemaOf(context, directory, table);
   if (pending.tableMissing) {
-    return { id: "verification-table", status: "fail", summary: `table "${table}" does not exist`, fix: "create it with Better Auth's migrations: npx auth migrate" };
+    return { id: "verification-table", status: "fail", summary: `table "${table}" does not exist`, fix: "create it with Better Auth's migrations (npx auth migrate on Node 22 or later, or getMigrations from better-auth/db/migration)" };
   }
   if (pending.missingColumns.length > 0) {
     return {
       id: "verification-table",
       status: "fail",
       summary: `table "${table}" lacks the columns ${pending.missingColumns.join(", ")}`,
-      fix: "add them with Better Auth's migrations: npx auth migrate",
+      fix: "add them with Better Auth's migrations (npx auth migrate on Node 22 or later, or getMigrations from better-auth/db/migration)",
       details: { missingColumns: pending.missingColumns },
     };
   }

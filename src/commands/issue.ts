@@ -1,8 +1,8 @@
 import { Command } from "commander";
 import qrcode from "qrcode-terminal";
-import { issueToken, type IssuedToken, sessionsOnlyInSecondaryStorage } from "../plugin/handoff.js";
+import { HandoffError, issueToken, type IssuedToken, sessionsOnlyInSecondaryStorage } from "../plugin/handoff.js";
 import { type GlobalOptions, type LoadedAuth, withAuth } from "../lib/auth-context.js";
-import { usageError } from "../lib/errors.js";
+import { CliError, usageError } from "../lib/errors.js";
 import { colors, printFields, printLine, report } from "../lib/output.js";
 import { parseMinutes } from "../lib/parse.js";
 
@@ -29,6 +29,20 @@ export function linkFor(template: string, token: string): string {
   return template.replaceAll("{token}", encodeURIComponent(token));
 }
 
+const FIND_SESSION_HINT = "find the user's active sessions with ott sessions --user <id-or-email>";
+
+/** Words a missing or expired session in terms of the session id that was passed. */
+function describeSessionError(error: unknown, sessionId: string): unknown {
+  if (!(error instanceof HandoffError)) return error;
+  if (error.code === "SESSION_NOT_FOUND") {
+    return new CliError(`SESSION_NOT_FOUND: no session with id "${sessionId}"`, { hint: FIND_SESSION_HINT });
+  }
+  if (error.code === "SESSION_EXPIRED") {
+    return new CliError(`SESSION_EXPIRED: session "${sessionId}" has expired`, { hint: FIND_SESSION_HINT });
+  }
+  return error;
+}
+
 /** Issues a token for a session with the plugin's own options. */
 export async function runIssue(loaded: LoadedAuth, options: IssueOptions): Promise<IssueResult> {
   if (options.url !== undefined) linkFor(options.url, "");
@@ -42,6 +56,8 @@ export async function runIssue(loaded: LoadedAuth, options: IssueOptions): Promi
     sessionId: options.session,
     userId: options.user,
     expiresIn: options.expiresIn,
+  }).catch((error: unknown) => {
+    throw describeSessionError(error, options.session);
   });
   return options.url === undefined ? issued : { ...issued, url: linkFor(options.url, issued.token) };
 }
@@ -52,7 +68,8 @@ function drawQr(text: string): Promise<string> {
 
 async function printIssued(globals: GlobalOptions, options: IssueOptions, result: IssueResult) {
   const shown = result.url ?? result.token;
-  if (options.qr && !globals.json) printLine(await drawQr(shown));
+  // The code goes to stderr, so stdout still carries only the token or link.
+  if (options.qr && !globals.json) process.stderr.write(`${await drawQr(shown)}\n`);
   report(globals, {
     json: { ...result, expiresAt: result.expiresAt.toISOString() },
     quiet: shown,
@@ -75,7 +92,7 @@ export const issueCommand = new Command("issue")
   .option("--user <id>", "id of the session's user; needed only when sessions live in secondary storage alone")
   .option("-e, --expires-in <minutes>", "token lifetime in minutes (default: the plugin's expiresIn, 3 unless configured)", parseMinutes)
   .option("--url <template>", 'print a link instead of the bare token; {token} is replaced, e.g. "https://app.example.com/handoff?token={token}"')
-  .option("--qr", "also draw the link or token as a QR code in the terminal")
+  .option("--qr", "also draw the link or token as a QR code in the terminal, on stderr")
   .addHelpText("after", `\nPrints only the token (or the link) on stdout when piped, so it can be used in scripts.\nExit codes: 0 issued, 1 session not found or expired, 2 usage error.`)
   .action(async (options: IssueOptions, command: Command) => {
     const globals = command.optsWithGlobals<GlobalOptions>();

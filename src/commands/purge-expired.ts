@@ -88,12 +88,18 @@ export async function runPurge(
   }
 }
 
+function plural(count: number, singular: string, pluralForm: string): string {
+  return `${count} ${count === 1 ? singular : pluralForm}`;
+}
+
 function describe(result: PurgeResult): string {
   if (result.skipped) return `Nothing to purge: ${result.skipped}.`;
-  const what = result.all ? "expired verification rows" : "expired one-time tokens";
-  if (result.matched === 0) return `No ${what} to delete.`;
-  if (result.dryRun) return `${result.matched} ${what} would be deleted (dry run).`;
-  return `Deleted ${result.deleted} ${what} in ${result.batches} batches.`;
+  const [one, many] = result.all
+    ? ["expired verification row", "expired verification rows"]
+    : ["expired one-time token", "expired one-time tokens"];
+  if (result.matched === 0) return `No ${many} to delete.`;
+  if (result.dryRun) return `${plural(result.matched, one, many)} would be deleted (dry run).`;
+  return `Deleted ${plural(result.deleted, one, many)} in ${plural(result.batches, "batch", "batches")}.`;
 }
 
 export const purgeExpiredCommand = new Command("purge-expired")

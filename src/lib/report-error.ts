@@ -22,7 +22,7 @@ const DATABASE_HINTS: Array<[RegExp, string]> = [
   [/ERR_INVALID_URL|Invalid URL/,
     "check the connection URL in the config's connection settings (DATABASE_URL), and percent-encode characters such as @, : and / in its password"],
   [/does not exist|no such table|doesn't exist|ER_NO_SUCH_TABLE|ER_BAD_DB_ERROR|Unknown database/i,
-    "create the schema with Better Auth's migrations (npx auth migrate) or check the database name"],
+    "create the schema with Better Auth's migrations (npx auth migrate on Node 22 or later, or getMigrations from better-auth/db/migration), or check the database name"],
 ];
 
 /** Returns what to do about a database error, or undefined for other errors. */
