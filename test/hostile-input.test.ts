@@ -1,3 +1,4 @@
+import type { AuthContext } from "better-auth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runRevoke } from "../src/commands/revoke.js";
 import type { LoadedAuth } from "../src/lib/auth-context.js";
@@ -250,7 +251,7 @@ describe.each(SETUPS)("verify on $dialect, $storeToken storage", ({ dialect, sto
 
   it("inspect ignores swapped case", async () => {
     const token = await generate(auth, shared.cookie);
-    const context = await auth.$context;
+    const context = (await auth.$context) as unknown as AuthContext;
     const inspection = await inspectToken(context, resolveOptions({ storeToken }), swapCase(token));
     expect(inspection.status).toBe("unknown");
   });
