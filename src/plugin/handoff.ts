@@ -226,10 +226,24 @@ export async function readTokenRow(
 }
 
 /**
+ * Whether `identifier = ?` can match only the identical string where tokens
+ * are consumed: secondary-storage keys, and Postgres and SQLite through the
+ * Kysely adapter, whose default collations compare byte for byte. Elsewhere
+ * (MariaDB and MySQL, or an adapter whose database is unknown) the match may
+ * ignore letter case, so the row is read and compared first.
+ */
+function identifiersCompareExactly(context: AuthContext): boolean {
+  if (tokensOnlyInSecondaryStorage(context)) return true;
+  const type = (context.adapter.options as { type?: unknown } | undefined)?.type;
+  return context.adapter.id === "kysely" && (type === "postgres" || type === "sqlite");
+}
+
+/**
  * Consumes a token: the first caller gets its record, every other caller and
  * every caller after expiry gets `INVALID_TOKEN`. The row is deleted either
- * way. A token that matches no row exactly (see `readTokenRow`) is rejected
- * before the consume, so that it cannot delete another token's row.
+ * way. Where the database may match another letter case, a token that matches
+ * no row exactly (see `readTokenRow`) is rejected before the consume, so that
+ * it cannot delete another token's row.
  */
 export async function consumeToken(
   context: AuthContext,
@@ -237,7 +251,10 @@ export async function consumeToken(
   token: string,
 ): Promise<TokenRecord> {
   assertAtomicConsume(context);
-  if (!(await readTokenRow(context, options, token))) throw new HandoffError("INVALID_TOKEN");
+  const exactMatchKnown = identifiersCompareExactly(context);
+  if (!exactMatchKnown && !(await readTokenRow(context, options, token))) {
+    throw new HandoffError("INVALID_TOKEN");
+  }
 
   const candidates = await candidateIdentifiers(context, options, token);
   const identifier = await identifierOf(token, options.storeToken);
