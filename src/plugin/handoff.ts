@@ -39,7 +39,7 @@ export interface IssuedToken {
   userId: string;
 }
 
-/** Whether sessions live only in secondary storage, keyed by session token. */
+/** Returns whether sessions live only in secondary storage, keyed by session token. */
 export function sessionsOnlyInSecondaryStorage(context: AuthContext): boolean {
   return (
     Boolean(context.secondaryStorage) &&
@@ -47,7 +47,7 @@ export function sessionsOnlyInSecondaryStorage(context: AuthContext): boolean {
   );
 }
 
-/** Whether tokens live only in secondary storage and expire by its TTL. */
+/** Returns whether tokens live only in secondary storage and expire by its TTL. */
 export function tokensOnlyInSecondaryStorage(context: AuthContext): boolean {
   return (
     Boolean(context.secondaryStorage) &&
@@ -226,7 +226,7 @@ export async function readTokenRow(
 }
 
 /**
- * Whether `identifier = ?` can match only the identical string where tokens
+ * Returns whether `identifier = ?` can match only the identical string where tokens
  * are consumed: secondary-storage keys, and Postgres and SQLite through the
  * Kysely adapter, whose default collations compare byte for byte. Elsewhere
  * (MariaDB and MySQL, or an adapter whose database is unknown) the match may
