@@ -1,7 +1,7 @@
 /**
  * Runs every benchmark and writes BENCHMARKS.md.
  *
- *   npm run bench                    full run (about 20 minutes on 2 cores)
+ *   npm run bench                    full run (55 minutes on a shared 2-core machine)
  *   npm run bench -- --tiny          a few hundred rows, to check the harness
  *   npm run bench -- --out FILE      write the page elsewhere
  *   npm run bench -- --dialects sqlite,postgres
