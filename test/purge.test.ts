@@ -184,8 +184,22 @@ describe.each(dialects)("purge on %s", (dialect) => {
       const first = await purgeExpiredTokens(path.wrap(context), { batchSize: 3, maxBatches: 2 });
       const second = await purgeExpiredTokens(path.wrap(context), { batchSize: 3 });
 
-      expect(first).toEqual({ matched: 6, deleted: 6, batches: 2 });
+      expect(first).toMatchObject({ matched: 6, deleted: 6, batches: 2 });
+      expect(first.next).toBeDefined();
       expect(second.deleted).toBe(4);
+    });
+
+    it("resumes where maxBatches stopped", async () => {
+      await insertRows(context, { "own-expired": 10 });
+      const first = await purgeExpiredTokens(path.wrap(context), { batchSize: 3, maxBatches: 2 });
+      const second = await purgeExpiredTokens(path.wrap(context), { batchSize: 3, maxBatches: 2, resumeFrom: first.next });
+      const third = await purgeExpiredTokens(path.wrap(context), { batchSize: 3, resumeFrom: second.next });
+
+      expect(first.deleted).toBe(6);
+      expect(second.deleted).toBe(4);
+      expect(second.next).toBeUndefined();
+      expect(third.deleted).toBe(0);
+      expect(await remainingIds(context)).toEqual(new Set());
     });
 
     it("finds nothing on an empty table", async () => {

@@ -1,6 +1,6 @@
 import type { AuthContext } from "better-auth";
 import { tokensOnlyInSecondaryStorage } from "./handoff.js";
-import { PurgeError, type PurgeProgress, purgeExpiredTokens } from "./purge.js";
+import { PurgeError, type PurgePosition, type PurgeProgress, purgeExpiredTokens } from "./purge.js";
 import type { CleanupOptions } from "./types.js";
 
 /** Maximum rows per batch of a sweep, so that each `DELETE` statement stays short. */
@@ -38,6 +38,9 @@ export function createCleanup(options: Required<CleanupOptions> | false): Cleanu
   const intervalMs = interval * 1000;
   const batches = sweepBatches(options.maxRows);
   let lastSweepAt: number | undefined;
+  // Each sweep is bounded, so the next one continues where it stopped and
+  // the sweeps cover the whole table in turn.
+  let resumeFrom: PurgePosition | undefined;
   let running = false;
   let limitWarned = false;
 
@@ -48,7 +51,8 @@ export function createCleanup(options: Required<CleanupOptions> | false): Cleanu
     await new Promise<void>((resolve) => setTimeout(resolve, 0));
     const startedAt = Date.now();
     try {
-      const progress = await purgeExpiredTokens(context, batches);
+      const progress = await purgeExpiredTokens(context, { ...batches, resumeFrom });
+      resumeFrom = progress.next;
       const reachedLimit = progress.deleted >= batches.batchSize * batches.maxBatches;
       if (reachedLimit && !limitWarned) {
         limitWarned = true;
@@ -62,6 +66,8 @@ export function createCleanup(options: Required<CleanupOptions> | false): Cleanu
       }
       return progress;
     } catch (error) {
+      // The next sweep starts from the beginning, in case the position itself failed.
+      resumeFrom = undefined;
       const deleted = error instanceof PurgeError ? error.progress.deleted : 0;
       const cause = error instanceof PurgeError ? error.cause : error;
       context.logger.error(

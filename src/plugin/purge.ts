@@ -27,6 +27,13 @@ export interface PurgeOptions {
   batchSize?: number;
   /** Stops after this many batches, for bounded background sweeps. */
   maxBatches?: number;
+  /**
+   * Continues a purge that `maxBatches` stopped, from the `next` it returned,
+   * so that bounded sweeps walk the whole table over several runs.
+   * NOTE: on Postgres the position is a page, so a dry run that resumes may
+   * count rows of that page again.
+   */
+  resumeFrom?: PurgePosition;
   /** Rows whose `expiresAt` is before this instant count as expired. */
   now?: Date;
   /** Called after each batch with the running totals. */
@@ -39,7 +46,12 @@ export interface PurgeProgress {
   /** Rows deleted so far; 0 with `dryRun`. */
   deleted: number;
   batches: number;
+  /** Where a purge stopped by `maxBatches` can resume; undefined once the walk reached the end. */
+  next?: PurgePosition;
 }
+
+/** An opaque place in the walk over the table, for `resumeFrom`. */
+export type PurgePosition = { readonly id: string; readonly expiresAt?: unknown };
 
 /** A purge that stopped on an error, with what it had deleted until then. */
 export class PurgeError extends Error {
@@ -109,7 +121,7 @@ export async function purgeExpiredTokens(
 
   try {
     const store = (await sqlStoreOf(context, now, all)) ?? adapterStore(context, now, all);
-    let cursor: Cursor | undefined;
+    let cursor: Cursor | undefined = options.resumeFrom;
     for (;;) {
       const after = cursor;
       const batch = await withRetry(() => store.batch(after, batchSize, dryRun));
@@ -122,7 +134,10 @@ export async function purgeExpiredTokens(
 
       cursor = batch.next;
       if (cursor === undefined) break;
-      if (options.maxBatches !== undefined && progress.batches >= options.maxBatches) break;
+      if (options.maxBatches !== undefined && progress.batches >= options.maxBatches) {
+        progress.next = cursor;
+        break;
+      }
     }
   } catch (error) {
     throw new PurgeError({ ...progress }, error);
