@@ -15,7 +15,7 @@ import type {
 export class StatementCounter {
   /** Data statements: SELECT, INSERT, UPDATE, DELETE. */
   statements = 0;
-  /** Every message that waits for an answer, transaction control included. */
+  /** Every message that waits for a reply, transaction control included. */
   roundTrips = 0;
   /** The data statements since the last reset, with their parameters. */
   log: { sql: string; parameters: readonly unknown[] }[] = [];

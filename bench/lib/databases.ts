@@ -47,7 +47,7 @@ function withDatabaseName(url: string, name: string): string {
   return parsed.toString();
 }
 
-/** Whether the server of a dialect answers; SQLite always does. */
+/** Returns whether the server of a dialect accepts a connection. SQLite always does. */
 export async function reachable(dialect: Dialect): Promise<boolean> {
   try {
     if (dialect === "postgres") {

@@ -21,12 +21,12 @@ export interface ListedToken {
 }
 
 export interface ListResult {
-  /** Outstanding tokens that match, of which `tokens` holds the first `limit`. */
+  /** Outstanding tokens that match, of which `tokens` contains the first `limit`. */
   total: number;
   tokens: ListedToken[];
 }
 
-/** Tokens shown unless `--limit` says otherwise. */
+/** Default number of tokens printed, changed with `--limit`. */
 export const DEFAULT_LIST_LIMIT = 100;
 
 function parseLimit(value: string): number {

@@ -53,7 +53,8 @@ async function consume(loaded: LoadedAuth, token: string): Promise<VerifyResult>
   if (status !== 200) {
     const tokenStatus = body.code ? TOKEN_STATUS_OF_CODE[body.code] : undefined;
     if (tokenStatus) return { valid: false, status: tokenStatus, reason: body.code };
-    // A configuration error or a failed session write says nothing about the token.
+    // A configuration error or a failed session write tells nothing about the
+    // token, so it is reported as an error.
     const detail = body.code ? `${body.code}: ${body.message}` : (body.message ?? "no message");
     throw new CliError(`Redeeming the token failed with HTTP ${status}: ${detail}`);
   }

@@ -25,7 +25,7 @@ async function importFromBetterAuth<T>(betterAuthDirectory: string, specifier: s
 /**
  * Opens Kysely on the config's database the way Better Auth's built-in
  * adapter does, or returns null for a database adapter of another kind
- * (Prisma, Drizzle, MongoDB, memory), whose tables only its ORM knows.
+ * (Prisma, Drizzle, MongoDB, memory), whose tables only its ORM describes.
  * The returned instance shares the config's pool and must not be destroyed:
  * `closeDatabase` ends the pool.
  */

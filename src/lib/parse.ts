@@ -13,7 +13,7 @@ export function parseMinutes(value: string): number {
   return minutes;
 }
 
-/** Longest batch accepted by `--batch-size`. */
+/** Maximum batch size accepted by `--batch-size`. */
 export const MAX_BATCH_SIZE = 100_000;
 
 /** Parses `--batch-size`: a whole number of rows from 1 to 100,000. */

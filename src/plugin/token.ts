@@ -15,7 +15,7 @@ export const VALUE_PREFIX = '{"type":"one-time-token-session"';
 /** Bytes of randomness in a token: 32 bytes are 256 bits. */
 const TOKEN_BYTES = 32;
 
-/** Longest token the endpoints accept, in characters. */
+/** Maximum token length the endpoints accept, in characters. */
 export const MAX_TOKEN_LENGTH = 256;
 
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]+$/;
