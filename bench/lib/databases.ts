@@ -5,10 +5,16 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { type Dialect as KyselyDialect, MysqlDialect, PostgresDialect, SqliteDialect } from "kysely";
 import mysql from "mysql2";
-import { createConnection, createPool, type Pool as MysqlPool } from "mysql2/promise";
+import { createPool, type Pool as MysqlPool } from "mysql2/promise";
 import pg from "pg";
+import {
+  connectionProblem,
+  createServerDatabase,
+  type Dialect,
+  dropServerDatabase,
+} from "../../test/support/server-databases.js";
 
-export type Dialect = "sqlite" | "postgres" | "mysql";
+export type { Dialect };
 
 export const ALL_DIALECTS: Dialect[] = ["sqlite", "postgres", "mysql"];
 
@@ -17,9 +23,6 @@ export const DIALECT_NAMES: Record<Dialect, string> = {
   postgres: "Postgres",
   mysql: "MariaDB",
 };
-
-const POSTGRES_ADMIN_URL = process.env.OTT_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const MYSQL_ADMIN_URL = process.env.OTT_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 
 /** Runs plain SQL on a database, for loading and resetting tables. */
 export interface SqlRunner {
@@ -41,28 +44,9 @@ export interface BenchDatabase {
   destroy(): Promise<void>;
 }
 
-function withDatabaseName(url: string, name: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${name}`;
-  return parsed.toString();
-}
-
 /** Returns whether the server of a dialect accepts a connection. SQLite always does. */
 export async function reachable(dialect: Dialect): Promise<boolean> {
-  try {
-    if (dialect === "postgres") {
-      const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 3000 });
-      await client.connect();
-      await client.end();
-    }
-    if (dialect === "mysql") {
-      const connection = await createConnection({ uri: MYSQL_ADMIN_URL, connectTimeout: 3000 });
-      await connection.end();
-    }
-    return true;
-  } catch {
-    return false;
-  }
+  return (await connectionProblem(dialect)) === null;
 }
 
 /** Creates an empty database named `ott_bench_<random>` (a temporary file on SQLite). */
@@ -99,11 +83,7 @@ export async function createBenchDatabase(dialect: Dialect): Promise<BenchDataba
   }
 
   if (dialect === "postgres") {
-    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = withDatabaseName(POSTGRES_ADMIN_URL, name);
+    const url = await createServerDatabase(dialect, name);
     const handle = new pg.Pool({ connectionString: url });
     // DROP DATABASE ... WITH (FORCE) ends connections that are still closing.
     handle.on("error", () => {});
@@ -127,18 +107,12 @@ export async function createBenchDatabase(dialect: Dialect): Promise<BenchDataba
       },
       async destroy() {
         for (const close of closers) await close();
-        const drop = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-        await drop.connect();
-        await drop.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await drop.end();
+        await dropServerDatabase(dialect, name);
       },
     };
   }
 
-  const admin = await createConnection({ uri: MYSQL_ADMIN_URL });
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = withDatabaseName(MYSQL_ADMIN_URL, name);
+  const url = await createServerDatabase(dialect, name);
   const handle: MysqlPool = createPool({ uri: url, timezone: "Z" });
   closers.push(() => handle.end());
   return {
@@ -159,9 +133,7 @@ export async function createBenchDatabase(dialect: Dialect): Promise<BenchDataba
     },
     async destroy() {
       for (const close of closers) await close();
-      const drop = await createConnection({ uri: MYSQL_ADMIN_URL });
-      await drop.query(`DROP DATABASE IF EXISTS ${name}`);
-      await drop.end();
+      await dropServerDatabase(dialect, name);
     },
   };
 }

@@ -3,13 +3,20 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { createConnection, createPool } from "mysql2/promise";
+import { createPool } from "mysql2/promise";
 import pg from "pg";
+import {
+  connectionProblem,
+  createServerDatabase,
+  type Dialect,
+  dropServerDatabase,
+} from "./server-databases.js";
 
-export type Dialect = "sqlite" | "postgres" | "mysql";
-
-export const POSTGRES_ADMIN_URL = process.env.OTT_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-export const MYSQL_ADMIN_URL = process.env.OTT_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
+export {
+  type Dialect,
+  MYSQL_ADMIN_URL,
+  POSTGRES_ADMIN_URL,
+} from "./server-databases.js";
 
 /** A fresh, empty database of one dialect, with its own name. */
 export interface TestDatabase {
@@ -22,37 +29,14 @@ export interface TestDatabase {
   destroy: () => Promise<void>;
 }
 
-function withDatabaseName(url: string, name: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${name}`;
-  return parsed.toString();
-}
-
-async function reachable(dialect: Dialect): Promise<string | null> {
-  try {
-    if (dialect === "postgres") {
-      const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 3000 });
-      await client.connect();
-      await client.end();
-    }
-    if (dialect === "mysql") {
-      const connection = await createConnection({ uri: MYSQL_ADMIN_URL, connectTimeout: 3000 });
-      await connection.end();
-    }
-    return null;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
-}
-
 /**
- * The dialects to test. Postgres and MariaDB are skipped with a warning when
+ * Returns the dialects to test. Postgres and MariaDB are skipped with a warning when
  * they cannot be reached, unless OTT_REQUIRE_DATABASES=1 makes that an error.
  */
 export async function dialectsUnderTest(): Promise<Dialect[]> {
   const dialects: Dialect[] = ["sqlite"];
   for (const dialect of ["postgres", "mysql"] as const) {
-    const problem = await reachable(dialect);
+    const problem = await connectionProblem(dialect);
     if (!problem) {
       dialects.push(dialect);
       continue;
@@ -88,11 +72,7 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
   }
 
   if (dialect === "postgres") {
-    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = withDatabaseName(POSTGRES_ADMIN_URL, name);
+    const url = await createServerDatabase(dialect, name);
     const database = new pg.Pool({ connectionString: url });
     let dropping = false;
     // pool.end() can resolve before every socket is closed, so the forced drop
@@ -108,18 +88,12 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
       destroy: async () => {
         dropping = true;
         await database.end();
-        const drop = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-        await drop.connect();
-        await drop.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await drop.end();
+        await dropServerDatabase(dialect, name);
       },
     };
   }
 
-  const admin = await createConnection({ uri: MYSQL_ADMIN_URL });
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = withDatabaseName(MYSQL_ADMIN_URL, name);
+  const url = await createServerDatabase(dialect, name);
   const database = createPool({ uri: url, timezone: "Z" });
   return {
     dialect,
@@ -127,9 +101,7 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
     database,
     destroy: async () => {
       await database.end();
-      const drop = await createConnection({ uri: MYSQL_ADMIN_URL });
-      await drop.query(`DROP DATABASE IF EXISTS ${name}`);
-      await drop.end();
+      await dropServerDatabase(dialect, name);
     },
   };
 }
