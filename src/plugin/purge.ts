@@ -46,7 +46,7 @@ export interface PurgeProgress {
   /** Rows deleted so far; 0 with `dryRun`. */
   deleted: number;
   batches: number;
-  /** Where a purge stopped by `maxBatches` can resume; undefined once the walk reached the end. */
+  /** Position from which a purge stopped by `maxBatches` can resume, or undefined once the walk reached the end. */
   next?: PurgePosition;
 }
 
@@ -65,7 +65,7 @@ export class PurgeError extends Error {
   }
 }
 
-/** Whether a `verification` row is a token of this plugin. */
+/** Returns whether a `verification` row is a token of this plugin. */
 export function isOwnTokenRow(row: { value?: unknown }): boolean {
   return typeof row.value === "string" && row.value.startsWith(VALUE_PREFIX);
 }
@@ -149,7 +149,7 @@ export async function purgeExpiredTokens(
 const ATTEMPTS = 3;
 
 /**
- * Whether an error is a lock conflict that a later attempt can get past: a
+ * Returns whether an error is a lock conflict that a later attempt can get past: a
  * Postgres deadlock or serialization failure, a MySQL deadlock or lock wait
  * timeout, or SQLite's busy database.
  */
@@ -294,7 +294,7 @@ function verificationNames(context: AuthContext): VerificationNames {
   };
 }
 
-/** Whether `expiresAt` is the first column of some index of the table. */
+/** Returns whether `expiresAt` is the first column of some index of the table. */
 async function hasExpiresAtIndex(target: SqlTarget, names: VerificationNames): Promise<boolean> {
   const [schema, table] = names.table.includes(".")
     ? (names.table.split(".", 2) as [string, string])
@@ -368,7 +368,7 @@ function where(conditions: RawBuilder<unknown>[]): RawBuilder<unknown> {
   return sql.join(conditions, sql` and `);
 }
 
-/** Whether an SQLite table has a rowid, which `WITHOUT ROWID` tables lack. */
+/** Returns whether an SQLite table has a rowid, which `WITHOUT ROWID` tables lack. */
 async function hasRowid(target: SqlTarget, names: VerificationNames): Promise<boolean> {
   try {
     await sql`select rowid from ${sql.table(names.table)} limit 0`.execute(target.db);
