@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from "node:child_process";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestAuth, generate, postVerify, sessionCookieOf, signUp, SECRET, type TestAuth } from "./support/auth.js";
 import { createTestDatabase, dialects, type TestDatabase } from "./support/databases.js";
@@ -146,5 +147,47 @@ describe.each(SERVER_DIALECTS)("two app servers on %s", (dialect) => {
     const after = await sessionIdsOf(auth, user.userId);
     expect(after).toHaveLength(before.length + 1);
     expect(after).toContain(redeemed[0]);
+  });
+});
+
+describe("verify beside another writer of one SQLite file", () => {
+  let db: TestDatabase;
+  let auth: TestAuth;
+  let writer: Database.Database;
+
+  beforeAll(async () => {
+    db = await createTestDatabase("sqlite");
+    auth = await createTestAuth(db.database);
+    writer = new Database(db.url.replace(/^file:/, ""));
+  });
+  afterAll(async () => {
+    writer?.close();
+    await db?.destroy();
+  });
+
+  it("waits for the write lock in place of failing", async () => {
+    const user = await signUp(auth);
+    const token = await generate(auth, user.cookie);
+    const before = await sessionIdsOf(auth, user.userId);
+    // A short busy timeout, so that the application's connection meets SQLITE_BUSY at once.
+    (db.database as Database.Database).pragma("busy_timeout = 20");
+
+    // Better Auth consumes in a transaction that reads, then deletes: while
+    // another connection holds the write lock, the delete fails with SQLITE_BUSY.
+    writer.exec("BEGIN IMMEDIATE");
+    writer.prepare("DELETE FROM verification WHERE identifier = 'none'").run();
+    const released = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        writer.exec("COMMIT");
+        resolve();
+      }, 150),
+    );
+    const response = await postVerify(auth, { token });
+    await released;
+
+    expect(response.status).toBe(200);
+    expect(sessionCookieOf(response)).not.toBeNull();
+    expect(await sessionIdsOf(auth, user.userId)).toHaveLength(before.length + 1);
+    expect((await postVerify(auth, { token })).status).toBe(400);
   });
 });

@@ -2,6 +2,7 @@ import type { AuthContext, Session, User } from "better-auth";
 import { parseSessionOutput, parseUserOutput } from "better-auth/db";
 import type { OneTimeTokenErrorCode } from "./error-codes.js";
 import { ONE_TIME_TOKEN_ERROR_CODES } from "./error-codes.js";
+import { retryOnLockConflict } from "./lock-retry.js";
 import { assertValidMinutes } from "./options.js";
 import {
   createToken,
@@ -239,6 +240,16 @@ function identifiersCompareExactly(context: AuthContext): boolean {
 }
 
 /**
+ * Waits before each new attempt of a consume that met a lock conflict, about
+ * a second in all. While another process (such as `ott purge-expired`)
+ * writes, SQLite fails a transaction that reads and then writes with
+ * SQLITE_BUSY at once. The conflict rolls the consume back, so the token is
+ * still there for the next attempt. A MySQL lock wait timeout
+ * is not tried again: it has already waited 50 s by default.
+ */
+const CONSUME_RETRY_DELAYS_MS = [5, 10, 20, 40, 80, 100, 100, 100, 100, 100, 100, 100, 100] as const;
+
+/**
  * Consumes a token: the first caller gets its record, every other caller and
  * every caller after expiry gets `INVALID_TOKEN`. The row is deleted either
  * way. Where the database may match another letter case, a token that matches
@@ -258,7 +269,11 @@ export async function consumeToken(
 
   const candidates = await candidateIdentifiers(context, options, token);
   const identifier = await identifierOf(token, options.storeToken);
-  const row = await context.internalAdapter.consumeVerificationValue(identifier);
+  const row = await retryOnLockConflict(
+    () => context.internalAdapter.consumeVerificationValue(identifier),
+    CONSUME_RETRY_DELAYS_MS,
+    false,
+  );
   // The consume also compares by collation, so it may take a row whose
   // identifier differs in letter case, and such a row is not this token's.
   const exact = row && (typeof row.identifier !== "string" || candidates.includes(row.identifier));
