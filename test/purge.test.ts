@@ -1,7 +1,13 @@
 import { type AuthContext, betterAuth } from "better-auth";
 import { memoryAdapter } from "better-auth/adapters/memory";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type PurgeProgress, purgeExpiredTokens } from "../src/plugin/purge.js";
+import {
+  INDEX_WALK_MAX_EXPIRED,
+  nextBatchSize,
+  type PurgeProgress,
+  purgeExpiredTokens,
+  TARGET_BATCH_MS,
+} from "../src/plugin/purge.js";
 import { oneTimeToken } from "../src/plugin/index.js";
 import { encodeValue } from "../src/plugin/token.js";
 import { BASE_URL, createTestAuth, SECRET } from "./support/auth.js";
@@ -229,8 +235,11 @@ describe.each(dialects)("purge on %s", (dialect) => {
     });
   });
 
-  it("walks a table of many pages", async () => {
-    const total = 3000;
+  /**
+   * Inserts `total` rows in bulk: two in three are this plugin's, four in five
+   * have expired. Returns the counts the purge should find.
+   */
+  async function insertBulk(total: number) {
     const now = Date.now();
     const rows: unknown[][] = [];
     for (let i = 0; i < total; i++) {
@@ -239,22 +248,73 @@ describe.each(dialects)("purge on %s", (dialect) => {
       const value = own ? encodeValue({ sessionId: `s${i}`, userId: `u${i}` }) : `{"otp":"${i}"}`;
       const at = new Date(expired ? now - HOUR - i : now + HOUR + i);
       const stamp = dialect === "sqlite" ? at.toISOString() : at;
-      rows.push([`bulk${String(i).padStart(5, "0")}`, `bulk:${i}`, value, stamp, stamp, stamp]);
+      rows.push([`bulk${String(i).padStart(6, "0")}`, `bulk:${i}`, value, stamp, stamp, stamp]);
     }
     await bulkInsert(rows);
-    const expectedOwn = rows.filter((_, i) => i % 3 !== 0 && i % 5 !== 0).length;
-    const expectedLive = rows.filter((_, i) => i % 5 === 0).length;
+    return {
+      own: rows.filter((_, i) => i % 3 !== 0 && i % 5 !== 0).length,
+      expired: rows.filter((_, i) => i % 5 !== 0).length,
+    };
+  }
+
+  /** Checks that every unexpired row and every other plugin's row is left. */
+  async function expectOnlyOwnExpiredGone(total: number, own: number) {
+    const left = await remainingIds(context);
+    expect(left.size).toBe(total - own);
+    for (let i = 0; i < total; i++) {
+      const kept = i % 3 === 0 || i % 5 === 0;
+      expect(left.has(`bulk${String(i).padStart(6, "0")}`)).toBe(kept);
+    }
+  }
+
+  it("walks a table of many pages", async () => {
+    const total = 3000;
+    const expected = await insertBulk(total);
 
     const dry = await purgeExpiredTokens(context, { dryRun: true, batchSize: 97 });
     const result = await purgeExpiredTokens(context, { batchSize: 97 });
-    const left = await remainingIds(context);
 
-    expect(dry.matched).toBe(expectedOwn);
-    expect(result.deleted).toBe(expectedOwn);
-    expect(result.batches).toBeGreaterThanOrEqual(Math.ceil(expectedOwn / 97));
-    expect(left.size).toBe(total - expectedOwn);
-    for (let i = 0; i < total; i += 5) expect(left.has(`bulk${String(i).padStart(5, "0")}`)).toBe(true);
-    expect(expectedLive).toBe(600);
+    expect(expected.own).toBe(1600);
+    expect(dry.matched).toBe(expected.own);
+    expect(result.deleted).toBe(expected.own);
+    expect(result.batches).toBeGreaterThanOrEqual(Math.ceil(expected.own / 97));
+    await expectOnlyOwnExpiredGone(total, expected.own);
+  });
+
+  it("sizes batches by their time without batchSize", async () => {
+    const total = 3000;
+    const expected = await insertBulk(total);
+
+    const dry = await purgeExpiredTokens(context, { dryRun: true });
+    const first = await purgeExpiredTokens(context, { maxBatches: 1 });
+    const rest = await purgeExpiredTokens(context, { resumeFrom: first.next });
+
+    expect(dry.matched).toBe(expected.own);
+    expect(dry.deleted).toBe(0);
+    expect(first.deleted).toBeGreaterThan(0);
+    expect(first.deleted + rest.deleted).toBe(expected.own);
+    await expectOnlyOwnExpiredGone(total, expected.own);
+  });
+
+  it("walks storage order past many expired rows with the index", async () => {
+    await setIndex(true);
+    try {
+      const total = 13_000;
+      const expected = await insertBulk(total);
+      expect(expected.expired).toBeGreaterThan(INDEX_WALK_MAX_EXPIRED);
+
+      const first = await purgeExpiredTokens(context, { maxBatches: 1 });
+      const rest = await purgeExpiredTokens(context, { batchSize: 500, resumeFrom: first.next });
+      const again = await purgeExpiredTokens(context, { maxBatches: 1 });
+
+      expect(first.next?.walk).toBe({ sqlite: "rowid", postgres: "ctid", mysql: "id" }[dialect]);
+      expect(first.deleted + rest.deleted).toBe(expected.own);
+      // Only other plugins' expired rows are left, fewer than the limit: the index is walked.
+      expect(again).toEqual({ matched: 0, deleted: 0, batches: 0 });
+      await expectOnlyOwnExpiredGone(total, expected.own);
+    } finally {
+      await setIndex(false);
+    }
   });
 
   it("walks the index when expiresAt has one", async () => {
@@ -274,6 +334,19 @@ describe.each(dialects)("purge on %s", (dialect) => {
     } finally {
       await setIndex(false);
     }
+  });
+});
+
+describe("batch size without batchSize", () => {
+  it.each([
+    ["a fast batch doubles", 1000, TARGET_BATCH_MS / 10, 2000],
+    ["a batch on target keeps its size", 1000, TARGET_BATCH_MS, 1000],
+    ["a slow batch is scaled down", 1000, TARGET_BATCH_MS * 1.25, 800],
+    ["a very slow batch halves", 1000, TARGET_BATCH_MS * 8, 500],
+    ["the size stays at least 100", 150, TARGET_BATCH_MS * 8, 100],
+    ["the size stays at most 100000", 80_000, 1, 100_000],
+  ])("%s", (_name, rows, elapsed, next) => {
+    expect(nextBatchSize(rows, elapsed)).toBe(next);
   });
 });
 

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { tokensOnlyInSecondaryStorage } from "../plugin/handoff.js";
-import { DEFAULT_BATCH_SIZE, PurgeError, type PurgeProgress, purgeExpiredTokens } from "../plugin/purge.js";
+import { PurgeError, SQLITE_TARGET_BATCH_MS, TARGET_BATCH_MS, type PurgeProgress, purgeExpiredTokens } from "../plugin/purge.js";
 import { type GlobalOptions, type LoadedAuth, withAuth } from "../lib/auth-context.js";
 import { CliError } from "../lib/errors.js";
 import { databaseHintOf } from "../lib/report-error.js";
@@ -106,7 +106,7 @@ export const purgeExpiredCommand = new Command("purge-expired")
   .description("delete expired one-time tokens from the verification table, in batches")
   .option("--dry-run", "only count the rows that would be deleted")
   .option("--all", "delete every expired row of the verification table, including other plugins' rows")
-  .option("--batch-size <rows>", `rows read and deleted per batch, 1 to 100000 (default: ${DEFAULT_BATCH_SIZE})`, parseBatchSize)
+  .option("--batch-size <rows>", `rows deleted per batch at most, 1 to 100000 (default: sized to take about ${TARGET_BATCH_MS} ms a batch, ${SQLITE_TARGET_BATCH_MS} ms on SQLite)`, parseBatchSize)
   .addHelpText("after", "\nSafe to run from cron, and when two runs overlap.\nExit codes: 0 done (also when nothing was expired), 1 database error, 2 usage error.")
   .action(async (options: PurgeCommandOptions, command: Command) => {
     const globals = command.optsWithGlobals<GlobalOptions>();

@@ -8,22 +8,69 @@ import {
   sql,
   SqliteDialect,
 } from "kysely";
+import { retryOnLockConflict } from "./lock-retry.js";
 import { VALUE_PREFIX } from "./token.js";
 
 /**
- * Rows deleted per batch at most unless a caller says otherwise. On 1,000,000
- * expired rows (`npm run bench` setup, 2-core machine), 5000 halved the
- * Postgres purge time against 1000. On MariaDB each deleted row costs the same
- * whatever the batch, so 5000 only made a batch take about 120 ms, not 20 ms.
+ * Rows of the first batch when the caller sets no batch size. Later batches
+ * grow or shrink so that each takes about `TARGET_BATCH_MS`.
  */
 export const DEFAULT_BATCH_SIZE = 1000;
+
+/**
+ * Time that each batch aims at when the caller sets no batch size. Short
+ * enough that no statement holds its locks for long; long enough that the
+ * cost of a statement and a commit is small beside the rows it deletes.
+ */
+export const TARGET_BATCH_MS = 25;
+
+/**
+ * The same on SQLite, where each commit copies every index page it changed
+ * (see BENCHMARKS.md), so a batch of 25 ms would cost about ten times the
+ * time of one DELETE. A batch still locks out the application's writes for
+ * no more than about this long.
+ */
+export const SQLITE_TARGET_BATCH_MS = 100;
+
+/**
+ * Pause after each batch on SQLite when the batch size follows its time. A
+ * batch holds the database's only write lock, and the application's writes
+ * in other processes wait for it in SQLite's busy handler; without a gap
+ * between batches they rarely get it (see BENCHMARKS.md).
+ */
+export const SQLITE_PAUSE_MS = 10;
+
+/** Bounds of a batch whose size follows its time. */
+const ADAPTIVE_MIN_ROWS = 100;
+const ADAPTIVE_MAX_ROWS = 100_000;
+
+/**
+ * Expired rows (of any plugin) below which a purge walks the index on
+ * `expiresAt`, where one exists. Above it the purge walks the table in storage
+ * order, which reads each page once where the index would look each row up.
+ */
+export const INDEX_WALK_MAX_EXPIRED = 10_000;
+
+/**
+ * Returns the size of the next batch: this one's, scaled by how far its time
+ * was from `targetMs`, at most doubled or halved, within the bounds.
+ */
+export function nextBatchSize(rows: number, elapsedMs: number, targetMs = TARGET_BATCH_MS): number {
+  const factor = elapsedMs > 0 ? Math.min(2, Math.max(0.5, targetMs / elapsedMs)) : 2;
+  return Math.min(ADAPTIVE_MAX_ROWS, Math.max(ADAPTIVE_MIN_ROWS, Math.round(rows * factor)));
+}
 
 export interface PurgeOptions {
   /** Also deletes expired rows of other plugins. */
   all?: boolean;
   /** Counts the rows without deleting them. */
   dryRun?: boolean;
-  /** Rows per batch, at least 1. */
+  /**
+   * Rows per batch at most, at least 1. Without it, the first batch takes
+   * `DEFAULT_BATCH_SIZE` rows and each later batch is sized so that it takes
+   * about `TARGET_BATCH_MS` (`SQLITE_TARGET_BATCH_MS` on SQLite); on Postgres
+   * such a batch is a range of pages.
+   */
   batchSize?: number;
   /** Stops after this many batches, for bounded background sweeps. */
   maxBatches?: number;
@@ -51,7 +98,7 @@ export interface PurgeProgress {
 }
 
 /** An opaque place in the walk over the table, for `resumeFrom`. */
-export type PurgePosition = { readonly id: string; readonly expiresAt?: unknown };
+export type PurgePosition = { readonly id: string; readonly expiresAt?: unknown; readonly walk?: string };
 
 /** A purge that stopped on an error, with what it had deleted until then. */
 export class PurgeError extends Error {
@@ -70,10 +117,15 @@ export function isOwnTokenRow(row: { value?: unknown }): boolean {
   return typeof row.value === "string" && row.value.startsWith(VALUE_PREFIX);
 }
 
-/** The key of a batch's last row in walk order, with its `expiresAt` when the walk uses that index. */
+/**
+ * The key of a batch's last row in walk order, with its `expiresAt` when the
+ * walk uses that index; on Postgres, the page where the next batch starts.
+ * `walk` names the order, so that a cursor of another order is not followed.
+ */
 interface Cursor {
   id: string;
   expiresAt?: unknown;
+  walk?: string;
 }
 
 interface BatchResult {
@@ -85,17 +137,28 @@ interface BatchResult {
 
 /** Runs one batch for one kind of database access. */
 interface PurgeStore {
-  /** Finds up to `limit` expired rows after `after` and deletes them unless `dryRun`. */
-  batch(after: Cursor | undefined, limit: number, dryRun: boolean): Promise<BatchResult>;
+  /** The order of the walk, kept in each cursor. */
+  walk: string;
+  /** Time each batch aims at when its size follows its time. */
+  targetMs: number;
+  /** Pause after each batch when its size follows its time. */
+  pauseMs: number;
+  /**
+   * Finds up to `limit` expired rows after `after` and deletes them unless
+   * `dryRun`. With `exact` false the store may take about `limit` rows in
+   * place of at most `limit`, where that saves a statement.
+   */
+  batch(after: Cursor | undefined, limit: number, dryRun: boolean, exact: boolean): Promise<BatchResult>;
 }
 
 /**
  * Deletes expired tokens from the `verification` table in batches. Each batch
  * finds up to `batchSize` expired rows after the place where the last batch
  * stopped, then deletes them, so the whole purge reads the table once and no
- * statement holds locks for long. A row is deleted only while its `expiresAt`
- * is still before `now`, and two purges running at once only find fewer rows
- * to delete.
+ * statement holds locks for long. Without `batchSize`, each batch is sized
+ * from the time of the one before (`nextBatchSize`). A row is deleted only
+ * while its `expiresAt` is still before `now`, and two purges running at once
+ * only find fewer rows to delete.
  *
  * With a Kysely-backed adapter (a pg or mysql2 pool, a better-sqlite3
  * database, or `{ db: kysely }`) each batch is one or two SQL statements that
@@ -110,7 +173,8 @@ export async function purgeExpiredTokens(
   context: AuthContext,
   options: PurgeOptions = {},
 ): Promise<PurgeProgress> {
-  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const exact = options.batchSize !== undefined;
+  let batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RangeError(`batchSize must be a whole number of at least 1, got ${batchSize}`);
   }
@@ -121,10 +185,14 @@ export async function purgeExpiredTokens(
 
   try {
     const store = (await sqlStoreOf(context, now, all)) ?? adapterStore(context, now, all);
-    let cursor: Cursor | undefined = options.resumeFrom;
+    const resume = options.resumeFrom;
+    let cursor: Cursor | undefined = resume?.walk === store.walk ? resume : undefined;
     for (;;) {
       const after = cursor;
-      const batch = await withRetry(() => store.batch(after, batchSize, dryRun));
+      const limit = batchSize;
+      const started = performance.now();
+      const batch = await retryOnLockConflict(() => store.batch(after, limit, dryRun, exact), BATCH_RETRY_DELAYS_MS);
+      if (!exact) batchSize = nextBatchSize(batchSize, performance.now() - started, store.targetMs);
       if (batch.matched === 0 && batch.next === undefined) break;
 
       progress.matched += batch.matched;
@@ -132,12 +200,13 @@ export async function purgeExpiredTokens(
       progress.batches++;
       options.onBatch?.({ ...progress });
 
-      cursor = batch.next;
+      cursor = batch.next && { ...batch.next, walk: store.walk };
       if (cursor === undefined) break;
       if (options.maxBatches !== undefined && progress.batches >= options.maxBatches) {
         progress.next = cursor;
         break;
       }
+      if (!exact && store.pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, store.pauseMs));
     }
   } catch (error) {
     throw new PurgeError({ ...progress }, error);
@@ -145,37 +214,8 @@ export async function purgeExpiredTokens(
   return progress;
 }
 
-/** Attempts per statement when the database reports a deadlock or a busy lock. */
-const ATTEMPTS = 3;
-
-/**
- * Returns whether an error is a lock conflict that a later attempt can get past: a
- * Postgres deadlock or serialization failure, a MySQL deadlock or lock wait
- * timeout, or SQLite's busy database.
- */
-function isTransientLockError(error: unknown): boolean {
-  if (typeof error !== "object" || error === null) return false;
-  const { code, errno } = error as { code?: unknown; errno?: unknown };
-  return (
-    code === "40P01" ||
-    code === "40001" ||
-    errno === 1213 ||
-    errno === 1205 ||
-    code === "SQLITE_BUSY"
-  );
-}
-
-/** Runs a batch step again after a lock conflict. Every step can safely run twice. */
-async function withRetry<T>(step: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await step();
-    } catch (error) {
-      if (attempt >= ATTEMPTS || !isTransientLockError(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
-    }
-  }
-}
+/** Waits before each new attempt of a batch after a deadlock or a busy lock. */
+const BATCH_RETRY_DELAYS_MS = [20, 40] as const;
 
 // ---------------------------------------------------------------------------
 // Adapter path: any Better Auth adapter.
@@ -193,6 +233,9 @@ function adapterStore(context: AuthContext, now: Date, all: boolean): PurgeStore
   const keyOrderIsConsistent = context.adapter.id !== "memory";
   const seen: string[] = [];
   return {
+    walk: "adapter",
+    targetMs: TARGET_BATCH_MS,
+    pauseMs: 0,
     async batch(after, limit, dryRun) {
       const where: Where[] = [{ field: "expiresAt", operator: "lt", value: now }];
       if (!all) where.push({ field: "value", operator: "starts_with", value: VALUE_PREFIX });
@@ -342,8 +385,10 @@ function ownRowCondition(dialect: SqlDialect, value: string): RawBuilder<unknown
  * rows are stored keeps each batch's reads sequential, whereas the random ids
  * of Better Auth scatter a primary-key walk over the whole table.
  *
- * - With an index on `expiresAt`: that index, then the id, on every dialect.
- *   Expired rows come first, so a table with few of them is not read in full.
+ * - With an index on `expiresAt` and fewer than `INDEX_WALK_MAX_EXPIRED`
+ *   expired rows: that index, then the id, on every dialect, so a table with
+ *   few expired rows is not read in full. On a larger backlog, looking up
+ *   each row from the index costs more than reading the table in order.
  * - Postgres: the physical row address (`ctid`), a range of pages at a time.
  * - SQLite: the `rowid`, the order of the table's own B-tree.
  * - MariaDB and MySQL: the primary key, which InnoDB stores rows in.
@@ -358,10 +403,23 @@ async function sqlStoreOf(context: AuthContext, now: Date, all: boolean): Promis
   const expired = [sql`${expiresAt} < ${nowValue}`];
   if (!all) expired.push(ownRowCondition(target.dialect, names.value));
 
-  if (await hasExpiresAtIndex(target, names)) return keyStore(target, names, expired, "expiresAt");
+  if ((await hasExpiresAtIndex(target, names)) && (await fewExpired(target, names, nowValue))) {
+    return keyStore(target, names, expired, "expiresAt");
+  }
   if (target.dialect === "postgres") return await pageStore(target, names, expired);
   if (target.dialect === "sqlite" && (await hasRowid(target, names))) return keyStore(target, names, expired, "rowid");
   return keyStore(target, names, expired, "id");
+}
+
+/**
+ * Returns whether fewer than `INDEX_WALK_MAX_EXPIRED` rows have expired, read
+ * from the index on `expiresAt` alone.
+ */
+async function fewExpired(target: SqlTarget, names: VerificationNames, now: unknown): Promise<boolean> {
+  const expiresAt = sql.ref(names.expiresAt);
+  const result = await sql`select ${expiresAt} from ${sql.table(names.table)} where ${expiresAt} < ${now}
+    order by ${expiresAt} limit 1 offset ${sql.lit(INDEX_WALK_MAX_EXPIRED - 1)}`.execute(target.db);
+  return result.rows.length === 0;
 }
 
 function where(conditions: RawBuilder<unknown>[]): RawBuilder<unknown> {
@@ -418,6 +476,9 @@ function keyStore(
   const keyColumns = walk === "expiresAt" ? sql`${key} as k, ${expiresAt} as expires_at` : sql`${key} as k`;
 
   return {
+    walk,
+    targetMs: target.dialect === "sqlite" ? SQLITE_TARGET_BATCH_MS : TARGET_BATCH_MS,
+    pauseMs: target.dialect === "sqlite" ? SQLITE_PAUSE_MS : 0,
     async batch(cursor, limit, dryRun) {
       const conditions = cursor ? [...expired, after(cursor)] : [...expired];
       const result = await sql<{ k: string | number; expires_at?: unknown }>`
@@ -441,20 +502,28 @@ function keyStore(
   };
 }
 
-/** Pages that the first window of a Postgres purge reads. */
+/** Pages that the first window of an exact Postgres batch reads. */
 const FIRST_WINDOW_PAGES = 32;
 
-/** Pages that one Postgres statement reads at most: 16 MB with 8 kB pages. */
+/** Pages that one exact Postgres batch reads at most: 16 MB with 8 kB pages. */
 const MAX_WINDOW_PAGES = 2048;
 
+/** Rows per page assumed for a table that Postgres has not analyzed yet. */
+const UNANALYZED_ROWS_PER_PAGE = 50;
+
 /**
- * Walks a Postgres table by physical address (`ctid`) in windows of pages,
- * one statement per window, which reads the window with a TID range scan and
- * deletes up to `batchSize` expired rows from it. A window that yields fewer
- * rows than that is used up, so the next one starts at the following page
- * and spans twice as many pages, up to `MAX_WINDOW_PAGES`. Windows with no
- * expired rows are not counted as batches. The walk ends at the last page
- * the table had when the purge started; rows added later are not expired.
+ * Walks a Postgres table by physical address (`ctid`), a range of pages per
+ * statement, read with a TID range scan. The walk ends at the last page the
+ * table had when the purge started; rows added later are not expired.
+ *
+ * - Without an exact limit, a batch is one DELETE of every expired row in a
+ *   range of pages, sized from the table's rows per page to hold about
+ *   `limit` rows. Each row is read once, as by a single DELETE.
+ * - With an exact limit, a batch deletes up to `limit` expired rows of a
+ *   window, found in the same statement. A window that yields fewer rows than
+ *   that is used up, so the next one starts at the following page and spans
+ *   twice as many pages, up to `MAX_WINDOW_PAGES`. Windows with no expired
+ *   rows are not counted as batches.
  *
  * A row that an UPDATE moves gets a new `ctid`, and the DELETE checks the
  * new version against its conditions (Postgres's EvalPlanQual), so a moved
@@ -467,27 +536,61 @@ async function pageStore(target: SqlTarget, names: VerificationNames, expired: R
     .split(".")
     .map((part) => `"${part.replaceAll('"', '""')}"`)
     .join(".");
-  const size = await sql<{ pages: string | number }>`
-    select pg_relation_size(${qualified}::regclass) / current_setting('block_size')::bigint as pages`.execute(db);
+  const size = await sql<{ pages: string | number; tuples: string | number; analyzed: string | number }>`
+    select pg_relation_size(c.oid) / current_setting('block_size')::bigint as pages,
+      c.reltuples as tuples, c.relpages as analyzed
+    from pg_class c where c.oid = ${qualified}::regclass`.execute(db);
   const pages = Number(size.rows[0]?.pages ?? 0);
+  const tuples = Number(size.rows[0]?.tuples ?? -1);
+  const analyzedPages = Number(size.rows[0]?.analyzed ?? 0);
+  const rowsPerPage = tuples > 0 && analyzedPages > 0 ? tuples / analyzedPages : UNANALYZED_ROWS_PER_PAGE;
   let windowPages = FIRST_WINDOW_PAGES;
   /** Where the next window starts: after this address, or at this page. */
-  let position: { afterTid?: string; page: number } = { page: 0 };
+  let position: { afterTid?: string; page: number } | undefined;
+
+  function pageRange(from: RawBuilder<unknown>, endPage: number): RawBuilder<unknown> {
+    return sql`${from} and ctid < ${`(${endPage},0)`}::tid and ${where(expired)}`;
+  }
+
+  /** Deletes (or counts) every expired row of the next range of about `limit` rows. */
+  async function rangeBatch(start: number, limit: number, dryRun: boolean): Promise<BatchResult> {
+    const end = Math.min(pages, start + Math.max(1, Math.round(limit / rowsPerPage)));
+    const range = pageRange(sql`ctid >= ${`(${start},0)`}::tid`, end);
+    let count: number;
+    if (dryRun) {
+      const result = await sql<{ count: string | number }>`select count(*) as count from ${table} where ${range}`.execute(db);
+      count = Number(result.rows[0]?.count ?? 0);
+    } else {
+      const result = await sql`delete from ${table} where ${range}`.execute(db);
+      count = Number(result.numAffectedRows ?? 0);
+    }
+    position = { page: end };
+    return { matched: count, deleted: dryRun ? 0 : count, next: end < pages ? { id: String(end) } : undefined };
+  }
 
   return {
-    async batch(_cursor, limit, dryRun) {
+    walk: "ctid",
+    targetMs: TARGET_BATCH_MS,
+    pauseMs: 0,
+    async batch(cursor, limit, dryRun, exact) {
+      if (!position) {
+        const page = cursor ? Number(cursor.id) : 0;
+        position = { page: Number.isSafeInteger(page) && page > 0 ? page : 0 };
+      }
+      if (!exact) {
+        if (position.page >= pages) return { matched: 0, deleted: 0, next: undefined };
+        return await rangeBatch(position.page, limit, dryRun);
+      }
       for (;;) {
         if (position.afterTid === undefined && position.page >= pages) {
           return { matched: 0, deleted: 0, next: undefined };
         }
-        const startPage = position.page;
+        const startPage: number = position.page;
         const end = startPage + windowPages;
-        const from = position.afterTid
+        const from: RawBuilder<unknown> = position.afterTid
           ? sql`ctid > ${position.afterTid}::tid`
           : sql`ctid >= ${`(${startPage},0)`}::tid`;
-        const window = sql`select ctid from ${table}
-          where ${from} and ctid < ${`(${end},0)`}::tid and ${where(expired)}
-          order by ctid limit ${sql.lit(limit)}`;
+        const window = sql`select ctid from ${table} where ${pageRange(from, end)} order by ctid limit ${sql.lit(limit)}`;
         // The window's rows are counted as found even when an overlapping purge
         // deletes some first, so that the walk does not leave the window early.
         const found = dryRun
