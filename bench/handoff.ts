@@ -21,6 +21,8 @@ export const VARIANTS: Variant[] = ["ours, createSession: true", "ours, createSe
 export interface HandoffSettings {
   /** Timed operations per measurement. */
   operations: number;
+  /** Turns that the variants take, each running a share of the operations. */
+  rounds: number;
   /** Untimed operations before each measurement. */
   warmup: number;
   /** Operations whose SQL is counted one by one. */
@@ -127,7 +129,12 @@ async function countSql(
   return { statements: median(statements), roundTrips: median(roundTrips), example };
 }
 
-/** Runs every issue and verify measurement on one database. */
+/**
+ * Runs every issue and verify measurement on one database. The variants take
+ * turns: each round runs a share of the operations of every variant, in an
+ * order that rotates from round to round. A slow spell of the machine then
+ * falls on all of them alike, not on the one that ran then.
+ */
 export async function benchHandoff(
   database: BenchDatabase,
   settings: HandoffSettings,
@@ -135,31 +142,55 @@ export async function benchHandoff(
 ): Promise<{ throughput: ThroughputFigure[]; sql: SqlFigure[] }> {
   const throughput: ThroughputFigure[] = [];
   const sqlFigures: SqlFigure[] = [];
-
-  for (const variant of VARIANTS) {
-    const counter = new StatementCounter();
-    const { auth, options, db } = await createAuth(database, variant, counter);
-    try {
-      const { runMigrations } = await getMigrations(options);
+  const instances = [];
+  try {
+    for (const variant of VARIANTS) {
+      const counter = new StatementCounter();
+      const instance = { variant, counter, ...(await createAuth(database, variant, counter)) };
+      instances.push(instance);
+      const { runMigrations } = await getMigrations(instance.options);
       await runMigrations();
-      const cookie = await signUp(auth);
+    }
+    const cookies = new Map<Variant, string>();
+    for (const { variant, auth } of instances) cookies.set(variant, await signUp(auth));
 
-      for (const concurrency of settings.concurrencies) {
-        log(`${database.dialect} ${variant}: issue at concurrency ${concurrency}`);
-        await runConcurrently(settings.warmup, concurrency, async () => void (await generate(auth, cookie)));
-        const tokens: string[] = [];
-        const issued = await runConcurrently(settings.operations, concurrency, async () => {
-          tokens.push(await generate(auth, cookie));
-        });
-        throughput.push(figure(database.dialect, variant, "issue", concurrency, issued));
-
-        log(`${database.dialect} ${variant}: verify at concurrency ${concurrency}`);
-        const warm = tokens.splice(0, settings.warmup);
-        await runConcurrently(warm.length, concurrency, async (i) => verify(auth, warm[i] ?? ""));
-        const verified = await runConcurrently(tokens.length, concurrency, async (i) => verify(auth, tokens[i] ?? ""));
-        throughput.push(figure(database.dialect, variant, "verify", concurrency, verified));
+    for (const concurrency of settings.concurrencies) {
+      log(`${database.dialect}: issue and verify at concurrency ${concurrency}, ${settings.rounds} rounds`);
+      const runs = new Map<string, { latencies: number[]; wallMs: number }>();
+      const add = (key: string, run: { latencies: number[]; wallMs: number }) => {
+        const total = runs.get(key) ?? { latencies: [], wallMs: 0 };
+        total.latencies.push(...run.latencies);
+        total.wallMs += run.wallMs;
+        runs.set(key, total);
+      };
+      for (let round = 0; round < settings.rounds; round++) {
+        const share = Math.round(settings.operations / settings.rounds);
+        for (let turn = 0; turn < instances.length; turn++) {
+          const instance = instances[(round + turn) % instances.length];
+          if (!instance) continue;
+          const { auth, variant } = instance;
+          const cookie = cookies.get(variant) ?? "";
+          if (round === 0) {
+            const warm: string[] = [];
+            await runConcurrently(settings.warmup, concurrency, async () => void warm.push(await generate(auth, cookie)));
+            await runConcurrently(warm.length, concurrency, async (i) => verify(auth, warm[i] ?? ""));
+          }
+          const tokens: string[] = [];
+          add(`${variant}|issue`, await runConcurrently(share, concurrency, async () => void tokens.push(await generate(auth, cookie))));
+          add(`${variant}|verify`, await runConcurrently(tokens.length, concurrency, async (i) => verify(auth, tokens[i] ?? "")));
+        }
       }
+      for (const variant of VARIANTS) {
+        for (const operation of ["issue", "verify"] as const) {
+          const run = runs.get(`${variant}|${operation}`);
+          if (run) throughput.push(figure(database.dialect, variant, operation, concurrency, run));
+        }
+      }
+    }
 
+    for (const { variant, auth, counter } of instances) {
+      log(`${database.dialect} ${variant}: SQL per operation`);
+      const cookie = cookies.get(variant) ?? "";
       const countedTokens: string[] = [];
       const issueSql = await countSql(counter, settings.counted, async () => {
         countedTokens.push(await generate(auth, cookie));
@@ -167,9 +198,9 @@ export async function benchHandoff(
       const verifySql = await countSql(counter, settings.counted, async (i) => verify(auth, countedTokens[i] ?? ""));
       sqlFigures.push({ dialect: database.dialect, variant, operation: "issue", ...issueSql });
       sqlFigures.push({ dialect: database.dialect, variant, operation: "verify", ...verifySql });
-    } finally {
-      await db.destroy();
     }
+  } finally {
+    for (const { db } of instances) await db.destroy();
   }
   return { throughput, sql: sqlFigures };
 }

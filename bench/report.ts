@@ -121,9 +121,10 @@ function targetRows(results: BenchResults): string[][] {
 
 function handoffSection(results: BenchResults): string {
   const parts: string[] = [];
-  const { operations, concurrencies } = results.settings.handoff;
+  const { operations, rounds, concurrencies } = results.settings.handoff;
   parts.push(
-    `Each figure is ${count(operations)} timed operations through \`auth.handler\` (HTTP requests in process, no network), after a warm-up, on a database of its own per dialect. ` +
+    `Each figure is ${count(operations)} timed operations through \`auth.handler\` (HTTP requests in process, no network), after a warm-up, on one database per dialect that the three variants share. ` +
+      `The operations run in ${count(rounds)} rounds in which the variants take turns in an order that rotates from round to round, so that a slow spell of the machine falls on all of them alike. ` +
       "Issue is `GET /one-time-token/generate` with a session cookie and verify is `POST /one-time-token/verify`, which both plugins serve at the same paths. " +
       "This plugin runs with its defaults (plain tokens, automatic cleanup on). Better Auth's rate limiter is off.",
   );
