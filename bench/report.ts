@@ -5,6 +5,7 @@ import { VARIANTS, type Variant } from "./handoff.js";
 import { DIALECT_NAMES, type Dialect } from "./lib/databases.js";
 import { ROOT } from "./lib/processes.js";
 import { megabytes, ms, ratio } from "./lib/stats.js";
+import type { CliPurgeFigure } from "./purge.js";
 import type { BenchResults } from "./run.js";
 
 const NOTES = join(ROOT, "bench/notes.md");
@@ -85,7 +86,7 @@ function targetRows(results: BenchResults): string[][] {
   for (const figure of results.purge) {
     const name = `${DIALECT_NAMES[figure.dialect]}, ${figure.index ? "with" : "without"} index`;
     const server = figure.dialect !== "sqlite";
-    for (const run of [figure.all, figure.own]) {
+    for (const run of [figure.all, figure.own, ...(figure.large ? [figure.large] : [])]) {
       const command = `\`purge-expired${run.args.length ? ` ${run.args.join(" ")}` : ""}\``;
       rows.push([
         `${command} batches ≤ 1.5× one DELETE`,
@@ -188,9 +189,10 @@ function purgeSection(results: BenchResults): string {
   parts.push(
     `The \`verification\` table holds ${count(first.rows.expired)} expired tokens of this plugin, ${count(first.rows.live)} unexpired ones and ${count(first.rows.others)} rows of other plugins (half of them expired), with random 32-character ids, loaded in bulk with INSERT ... SELECT from generate_series, MariaDB's sequence tables or a recursive CTE. ` +
       "Before each CLI run the table is emptied and refilled from a copy of the same rows. The single DELETE runs after the in-process first batch on the same copy, so it deletes up to 1,000 rows fewer. " +
-      "`ott purge-expired` runs as a child process (`bin/ott`, default batch size, `--verbose` to time each batch) with the config `bench/fixtures/auth.ts`; the single DELETE also runs in a child process. " +
+      "`ott purge-expired` runs as a child process (`bin/ott`, batches sized by their time, `--verbose` to time each batch) with the config `bench/fixtures/auth.ts`; the single DELETE also runs in a child process. " +
+      `On SQLite without the index, one more run takes \`--batch-size ${count(first.rows.largeBatchSize)}\`, to show what larger batches buy there. ` +
       "Beside each, the benchmark process verifies unexpired tokens one after another through the plugin (createSession true, automatic cleanup off), and the idle p99 comes from the same verifies before any purge. " +
-      "The purge time of the CLI runs from its first batch line to its last, plus a first batch timed in process, and is also given with the CLI's start. The longest batch is the longest gap between two of the CLI's batch lines.",
+      "The purge time of the CLI runs from the line it prints before its first batch to its last batch line, and is also given with the CLI's start. The longest batch is the longest gap between two of these lines. The first batch is timed in process.",
   );
   const rows: string[][] = [];
   for (const f of results.purge) {
@@ -204,6 +206,18 @@ function purgeSection(results: BenchResults): string {
       `${ms(f.repeat.ms)} (longest batch ${ms(f.repeat.longestBatchMs)})`,
       megabytes(Math.max(f.own.peakKb, f.all.peakKb)),
     ]);
+    if (f.large) {
+      rows.push([
+        `${DIALECT_NAMES[f.dialect]}, \`--batch-size ${count(f.rows.largeBatchSize)}\``,
+        "",
+        "",
+        `${ms(f.large.batchesMs)}, ${ms(f.large.wallMs)} with start (${count(f.large.deleted)} rows, ${count(f.large.batches)} batches)`,
+        "",
+        ms(f.large.longestBatchMs),
+        "",
+        megabytes(f.large.peakKb),
+      ]);
+    }
   }
   parts.push(
     table(
@@ -211,12 +225,17 @@ function purgeSection(results: BenchResults): string {
       rows,
     ),
   );
-  const verifyRows: string[][] = results.purge.map((f) => [
-    `${DIALECT_NAMES[f.dialect]}${f.index ? ", index" : ""}`,
-    `${ms(f.idleVerifyP99)} (${count(f.idleVerifies)})`,
-    `${ms(f.own.verifyP99)} (${count(f.own.verifies)}); whole process ${ms(f.own.processVerifyP99)}, ${f.own.failedVerifies} failed`,
-    `${ms(f.all.verifyP99)} (${count(f.all.verifies)}); whole process ${ms(f.all.processVerifyP99)}, ${f.all.failedVerifies} failed`,
-    `${ms(f.single.verifyP99)} (${count(f.single.verifies)}, ${f.single.failedVerifies} failed)`,
+  const during = (run: CliPurgeFigure) =>
+    `${ms(run.verifyP99)} (${count(run.verifies)}); whole process ${ms(run.processVerifyP99)}, ${run.failedVerifies} failed`;
+  const verifyRows: string[][] = results.purge.flatMap((f) => [
+    [
+      `${DIALECT_NAMES[f.dialect]}${f.index ? ", index" : ""}`,
+      `${ms(f.idleVerifyP99)} (${count(f.idleVerifies)})`,
+      during(f.own),
+      during(f.all),
+      `${ms(f.single.verifyP99)} (${count(f.single.verifies)}, ${f.single.failedVerifies} failed)`,
+    ],
+    ...(f.large ? [[`${DIALECT_NAMES[f.dialect]}, \`--batch-size ${count(f.rows.largeBatchSize)}\``, "", during(f.large), "", ""]] : []),
   ]);
   parts.push(
     "Verify p99 (number of verifies) on the idle table and while each purge runs. " +

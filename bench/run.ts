@@ -31,13 +31,13 @@ export interface BenchSettings {
 
 export const FULL: BenchSettings = {
   handoff: { operations: 500, rounds: 5, warmup: 30, counted: 21, concurrencies: [1, 16] },
-  purge: { expired: 1_000_000, live: 100_000, others: 100_000, idleVerifies: 300 },
+  purge: { expired: 1_000_000, live: 100_000, others: 100_000, idleVerifies: 300, largeBatchSize: 100_000 },
   cliRuns: 10,
 };
 
 export const TINY: BenchSettings = {
   handoff: { operations: 20, rounds: 2, warmup: 2, counted: 3, concurrencies: [1, 16] },
-  purge: { expired: 300, live: 40, others: 40, idleVerifies: 10 },
+  purge: { expired: 300, live: 40, others: 40, idleVerifies: 10, largeBatchSize: 100 },
   cliRuns: 1,
 };
 

@@ -66,6 +66,12 @@ describe("benchmark harness", () => {
       expect(figure.idleVerifies).toBe(TINY.purge.idleVerifies);
       expect(figure.plans.length).toBeGreaterThanOrEqual(2);
       for (const plan of figure.plans) expect(plan.plan.length).toBeGreaterThan(0);
+      if (figure.dialect === "sqlite" && !figure.index) {
+        expect(figure.large?.deleted).toBe(expired);
+        expect(figure.large?.batches).toBeGreaterThanOrEqual(Math.ceil(expired / TINY.purge.largeBatchSize));
+      } else {
+        expect(figure.large).toBeUndefined();
+      }
     }
   });
 

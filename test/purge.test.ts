@@ -299,9 +299,9 @@ describe.each(dialects)("purge on %s", (dialect) => {
   it("walks storage order past many expired rows with the index", async () => {
     await setIndex(true);
     try {
-      const total = 13_000;
+      const total = 20_000;
       const expected = await insertBulk(total);
-      expect(expected.expired).toBeGreaterThan(INDEX_WALK_MAX_EXPIRED);
+      expect(expected.own).toBeGreaterThan(INDEX_WALK_MAX_EXPIRED);
 
       const first = await purgeExpiredTokens(context, { maxBatches: 1 });
       const rest = await purgeExpiredTokens(context, { batchSize: 500, resumeFrom: first.next });
@@ -309,7 +309,7 @@ describe.each(dialects)("purge on %s", (dialect) => {
 
       expect(first.next?.walk).toBe({ sqlite: "rowid", postgres: "ctid", mysql: "id" }[dialect]);
       expect(first.deleted + rest.deleted).toBe(expected.own);
-      // Only other plugins' expired rows are left, fewer than the limit: the index is walked.
+      // None of this plugin's expired rows are left: the index is walked.
       expect(again).toEqual({ matched: 0, deleted: 0, batches: 0 });
       await expectOnlyOwnExpiredGone(total, expected.own);
     } finally {
@@ -339,7 +339,7 @@ describe.each(dialects)("purge on %s", (dialect) => {
 
 describe("batch size without batchSize", () => {
   it.each([
-    ["a fast batch doubles", 1000, TARGET_BATCH_MS / 10, 2000],
+    ["a fast batch grows by half", 1000, TARGET_BATCH_MS / 10, 1500],
     ["a batch on target keeps its size", 1000, TARGET_BATCH_MS, 1000],
     ["a slow batch is scaled down", 1000, TARGET_BATCH_MS * 1.25, 800],
     ["a very slow batch halves", 1000, TARGET_BATCH_MS * 8, 500],

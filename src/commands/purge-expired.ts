@@ -70,6 +70,9 @@ export async function runPurge(
   }
   const stopListening = listenToPoolErrors(loaded.context.options.database);
   try {
+    const rows = options.all ? "every expired row" : "expired one-time tokens";
+    const batches = options.batchSize ? `batches of ${options.batchSize} rows` : "batches sized by their time";
+    log(`purging ${rows}${options.dryRun ? " (dry run)" : ""} in ${batches}`);
     const progress = await purgeExpiredTokens(loaded.context, {
       ...options,
       onBatch: (p) => log(`batch ${p.batches}: ${p.matched} expired rows so far, ${p.deleted} deleted`),

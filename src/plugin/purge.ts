@@ -13,14 +13,15 @@ import { VALUE_PREFIX } from "./token.js";
 
 /**
  * Rows of the first batch when the caller sets no batch size. Later batches
- * grow or shrink so that each takes about `TARGET_BATCH_MS`.
+ * grow or shrink so that each takes about `TARGET_BATCH_MS`. Small, because
+ * on MariaDB under load 1000 rows took about 100 ms.
  */
-export const DEFAULT_BATCH_SIZE = 1000;
+export const DEFAULT_BATCH_SIZE = 250;
 
 /**
- * Time that each batch aims at when the caller sets no batch size. Short
- * enough that no statement holds its locks for long; long enough that the
- * cost of a statement and a commit is small beside the rows it deletes.
+ * Time that each batch aims at when the caller sets no batch size. It is
+ * short, so no statement holds its locks for long. It is long enough that
+ * the cost of a statement and a commit is small beside the rows it deletes.
  */
 export const TARGET_BATCH_MS = 25;
 
@@ -34,8 +35,8 @@ export const SQLITE_TARGET_BATCH_MS = 100;
 
 /**
  * Pause after each batch on SQLite when the batch size follows its time. A
- * batch holds the database's only write lock, and the application's writes
- * in other processes wait for it in SQLite's busy handler; without a gap
+ * batch holds the database's only write lock. The application's writes in
+ * other processes wait for it in SQLite's busy handler, and without a gap
  * between batches they rarely get it (see BENCHMARKS.md).
  */
 export const SQLITE_PAUSE_MS = 10;
@@ -45,18 +46,21 @@ const ADAPTIVE_MIN_ROWS = 100;
 const ADAPTIVE_MAX_ROWS = 100_000;
 
 /**
- * Expired rows (of any plugin) below which a purge walks the index on
- * `expiresAt`, where one exists. Above it the purge walks the table in storage
- * order, which reads each page once where the index would look each row up.
+ * Expired rows to purge (this plugin's, or any plugin's with `all`) below
+ * which a purge walks the index on `expiresAt`, where one exists. From it on
+ * the purge walks the table in storage order, which reads each page once
+ * where the index would look each row up.
  */
 export const INDEX_WALK_MAX_EXPIRED = 10_000;
 
 /**
  * Returns the size of the next batch: this one's, scaled by how far its time
- * was from `targetMs`, at most doubled or halved, within the bounds.
+ * was from `targetMs`, grown by half or halved at most, within the bounds.
+ * Growing slowly keeps a batch that reaches denser rows from taking much
+ * longer than the target.
  */
 export function nextBatchSize(rows: number, elapsedMs: number, targetMs = TARGET_BATCH_MS): number {
-  const factor = elapsedMs > 0 ? Math.min(2, Math.max(0.5, targetMs / elapsedMs)) : 2;
+  const factor = elapsedMs > 0 ? Math.min(1.5, Math.max(0.5, targetMs / elapsedMs)) : 1.5;
   return Math.min(ADAPTIVE_MAX_ROWS, Math.max(ADAPTIVE_MIN_ROWS, Math.round(rows * factor)));
 }
 
@@ -67,9 +71,9 @@ export interface PurgeOptions {
   dryRun?: boolean;
   /**
    * Rows per batch at most, at least 1. Without it, the first batch takes
-   * `DEFAULT_BATCH_SIZE` rows and each later batch is sized so that it takes
-   * about `TARGET_BATCH_MS` (`SQLITE_TARGET_BATCH_MS` on SQLite); on Postgres
-   * such a batch is a range of pages.
+   * `DEFAULT_BATCH_SIZE` rows, and each later batch is sized to take about
+   * `TARGET_BATCH_MS` (`SQLITE_TARGET_BATCH_MS` on SQLite). On Postgres such
+   * a batch is a range of pages.
    */
   batchSize?: number;
   /** Stops after this many batches, for bounded background sweeps. */
@@ -119,8 +123,9 @@ export function isOwnTokenRow(row: { value?: unknown }): boolean {
 
 /**
  * The key of a batch's last row in walk order, with its `expiresAt` when the
- * walk uses that index; on Postgres, the page where the next batch starts.
- * `walk` names the order, so that a cursor of another order is not followed.
+ * walk uses that index. On Postgres it is the page where the next batch
+ * starts. `walk` names the order, so that a cursor of another order is not
+ * followed.
  */
 interface Cursor {
   id: string;
@@ -386,7 +391,7 @@ function ownRowCondition(dialect: SqlDialect, value: string): RawBuilder<unknown
  * of Better Auth scatter a primary-key walk over the whole table.
  *
  * - With an index on `expiresAt` and fewer than `INDEX_WALK_MAX_EXPIRED`
- *   expired rows: that index, then the id, on every dialect, so a table with
+ *   rows to purge: that index, then the id, on every dialect, so a table with
  *   few expired rows is not read in full. On a larger backlog, looking up
  *   each row from the index costs more than reading the table in order.
  * - Postgres: the physical row address (`ctid`), a range of pages at a time.
@@ -403,7 +408,7 @@ async function sqlStoreOf(context: AuthContext, now: Date, all: boolean): Promis
   const expired = [sql`${expiresAt} < ${nowValue}`];
   if (!all) expired.push(ownRowCondition(target.dialect, names.value));
 
-  if ((await hasExpiresAtIndex(target, names)) && (await fewExpired(target, names, nowValue))) {
+  if ((await hasExpiresAtIndex(target, names)) && (await fewExpired(target, names, expired))) {
     return keyStore(target, names, expired, "expiresAt");
   }
   if (target.dialect === "postgres") return await pageStore(target, names, expired);
@@ -412,12 +417,16 @@ async function sqlStoreOf(context: AuthContext, now: Date, all: boolean): Promis
 }
 
 /**
- * Returns whether fewer than `INDEX_WALK_MAX_EXPIRED` rows have expired, read
- * from the index on `expiresAt` alone.
+ * Returns whether fewer than `INDEX_WALK_MAX_EXPIRED` rows match `expired`,
+ * read along the index on `expiresAt`, which stops at that many.
  */
-async function fewExpired(target: SqlTarget, names: VerificationNames, now: unknown): Promise<boolean> {
+async function fewExpired(
+  target: SqlTarget,
+  names: VerificationNames,
+  expired: RawBuilder<unknown>[],
+): Promise<boolean> {
   const expiresAt = sql.ref(names.expiresAt);
-  const result = await sql`select ${expiresAt} from ${sql.table(names.table)} where ${expiresAt} < ${now}
+  const result = await sql`select ${expiresAt} from ${sql.table(names.table)} where ${where(expired)}
     order by ${expiresAt} limit 1 offset ${sql.lit(INDEX_WALK_MAX_EXPIRED - 1)}`.execute(target.db);
   return result.rows.length === 0;
 }
