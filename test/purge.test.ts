@@ -317,6 +317,21 @@ describe.each(dialects)("purge on %s", (dialect) => {
     }
   });
 
+  it("walks the index in a sweep bounded below the backlog", async () => {
+    await setIndex(true);
+    try {
+      const total = 20_000;
+      const expected = await insertBulk(total);
+      const sweep = await purgeExpiredTokens(context, { batchSize: 100, maxBatches: 3 });
+
+      expect(expected.own).toBeGreaterThan(INDEX_WALK_MAX_EXPIRED);
+      expect(sweep).toMatchObject({ matched: 300, deleted: 300, batches: 3 });
+      expect(sweep.next?.walk).toBe("expiresAt");
+    } finally {
+      await setIndex(false);
+    }
+  });
+
   it("walks the index when expiresAt has one", async () => {
     await setIndex(true);
     try {

@@ -189,7 +189,9 @@ export async function purgeExpiredTokens(
   const progress: PurgeProgress = { matched: 0, deleted: 0, batches: 0 };
 
   try {
-    const store = (await sqlStoreOf(context, now, all)) ?? adapterStore(context, now, all);
+    // At most this many rows, with a fixed batch size and `maxBatches`: few enough to find through the index.
+    const bounded = exact && options.maxBatches !== undefined && batchSize * options.maxBatches < INDEX_WALK_MAX_EXPIRED;
+    const store = (await sqlStoreOf(context, now, all, bounded)) ?? adapterStore(context, now, all);
     const resume = options.resumeFrom;
     let cursor: Cursor | undefined = resume?.walk === store.walk ? resume : undefined;
     for (;;) {
@@ -390,15 +392,22 @@ function ownRowCondition(dialect: SqlDialect, value: string): RawBuilder<unknown
  * rows are stored keeps each batch's reads sequential, whereas the random ids
  * of Better Auth scatter a primary-key walk over the whole table.
  *
- * - With an index on `expiresAt` and fewer than `INDEX_WALK_MAX_EXPIRED`
- *   rows to purge: that index, then the id, on every dialect, so a table with
- *   few expired rows is not read in full. On a larger backlog, looking up
- *   each row from the index costs more than reading the table in order.
+ * - With an index on `expiresAt`, when fewer than `INDEX_WALK_MAX_EXPIRED`
+ *   rows are to be purged: that index, then the id, on every dialect, so a
+ *   table with few expired rows is not read in full. On a larger backlog,
+ *   looking up each row from the index costs more than reading the table in
+ *   order. A purge that `batchSize` and `maxBatches` bound below that many
+ *   rows (an automatic cleanup sweep) walks the index without counting.
  * - Postgres: the physical row address (`ctid`), a range of pages at a time.
  * - SQLite: the `rowid`, the order of the table's own B-tree.
  * - MariaDB and MySQL: the primary key, which InnoDB stores rows in.
  */
-async function sqlStoreOf(context: AuthContext, now: Date, all: boolean): Promise<PurgeStore | null> {
+async function sqlStoreOf(
+  context: AuthContext,
+  now: Date,
+  all: boolean,
+  bounded: boolean,
+): Promise<PurgeStore | null> {
   const target = sqlTargetOf(context);
   if (!target) return null;
   const names = verificationNames(context);
@@ -408,7 +417,7 @@ async function sqlStoreOf(context: AuthContext, now: Date, all: boolean): Promis
   const expired = [sql`${expiresAt} < ${nowValue}`];
   if (!all) expired.push(ownRowCondition(target.dialect, names.value));
 
-  if ((await hasExpiresAtIndex(target, names)) && (await fewExpired(target, names, expired))) {
+  if ((await hasExpiresAtIndex(target, names)) && (bounded || (await fewExpired(target, names, expired)))) {
     return keyStore(target, names, expired, "expiresAt");
   }
   if (target.dialect === "postgres") return await pageStore(target, names, expired);
