@@ -262,8 +262,8 @@ describe.each(dialects)("purge on %s", (dialect) => {
     const left = await remainingIds(context);
     expect(left.size).toBe(total - own);
     for (let i = 0; i < total; i++) {
-      const kept = i % 3 === 0 || i % 5 === 0;
-      expect(left.has(`bulk${String(i).padStart(6, "0")}`)).toBe(kept);
+      const remains = i % 3 === 0 || i % 5 === 0;
+      expect(left.has(`bulk${String(i).padStart(6, "0")}`)).toBe(remains);
     }
   }
 

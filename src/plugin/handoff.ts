@@ -244,8 +244,8 @@ function identifiersCompareExactly(context: AuthContext): boolean {
  * a second in all. While another process (such as `ott purge-expired`)
  * writes, SQLite fails a transaction that reads and then writes with
  * SQLITE_BUSY at once. The conflict rolls the consume back, so the token is
- * still there for the next attempt. A MySQL lock wait timeout
- * is not tried again: it has already waited 50 s by default.
+ * still there for the next attempt. A MySQL lock wait timeout is not tried
+ * again, because it has already waited 50 s by default.
  */
 const CONSUME_RETRY_DELAYS_MS = [5, 10, 20, 40, 80, 100, 100, 100, 100, 100, 100, 100, 100] as const;
 

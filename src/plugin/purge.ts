@@ -26,10 +26,10 @@ export const DEFAULT_BATCH_SIZE = 250;
 export const TARGET_BATCH_MS = 25;
 
 /**
- * The same on SQLite, where each commit copies every index page it changed
- * (see BENCHMARKS.md), so a batch of 25 ms would cost about ten times the
- * time of one DELETE. A batch still locks out the application's writes for
- * no more than about this long.
+ * The same on SQLite, where each commit writes every index page its rows
+ * touched. Batches of 1000 rows took six times as long as one DELETE there
+ * (BENCHMARKS.md), and 25 ms batches would hold fewer rows still. Each batch
+ * locks out the application's writes for about this long.
  */
 export const SQLITE_TARGET_BATCH_MS = 100;
 
@@ -41,14 +41,20 @@ export const SQLITE_TARGET_BATCH_MS = 100;
  */
 export const SQLITE_PAUSE_MS = 10;
 
+/** Returns the time a batch aims at and the pause after it, for batches sized by their time. */
+function pacingOf(dialect: SqlDialect | null): { targetMs: number; pauseMs: number } {
+  if (dialect === "sqlite") return { targetMs: SQLITE_TARGET_BATCH_MS, pauseMs: SQLITE_PAUSE_MS };
+  return { targetMs: TARGET_BATCH_MS, pauseMs: 0 };
+}
+
 /** Bounds of a batch whose size follows its time. */
 const ADAPTIVE_MIN_ROWS = 100;
 const ADAPTIVE_MAX_ROWS = 100_000;
 
 /**
  * Expired rows to purge (this plugin's, or any plugin's with `all`) below
- * which a purge walks the index on `expiresAt`, where one exists. From it on
- * the purge walks the table in storage order, which reads each page once
+ * which a purge walks the index on `expiresAt`, where one exists. At or above
+ * it the purge walks the table in storage order, which reads each page once
  * where the index would look each row up.
  */
 export const INDEX_WALK_MAX_EXPIRED = 10_000;
@@ -189,7 +195,8 @@ export async function purgeExpiredTokens(
   const progress: PurgeProgress = { matched: 0, deleted: 0, batches: 0 };
 
   try {
-    // At most this many rows, with a fixed batch size and `maxBatches`: few enough to find through the index.
+    // A fixed batch size times `maxBatches` caps the rows this purge deletes.
+    // Below `INDEX_WALK_MAX_EXPIRED`, the index walk needs no count first.
     const bounded = exact && options.maxBatches !== undefined && batchSize * options.maxBatches < INDEX_WALK_MAX_EXPIRED;
     const store = (await sqlStoreOf(context, now, all, bounded)) ?? adapterStore(context, now, all);
     const resume = options.resumeFrom;
@@ -241,8 +248,7 @@ function adapterStore(context: AuthContext, now: Date, all: boolean): PurgeStore
   const seen: string[] = [];
   return {
     walk: "adapter",
-    targetMs: TARGET_BATCH_MS,
-    pauseMs: 0,
+    ...pacingOf(null),
     async batch(after, limit, dryRun) {
       const where: Where[] = [{ field: "expiresAt", operator: "lt", value: now }];
       if (!all) where.push({ field: "value", operator: "starts_with", value: VALUE_PREFIX });
@@ -428,6 +434,8 @@ async function sqlStoreOf(
 /**
  * Returns whether fewer than `INDEX_WALK_MAX_EXPIRED` rows match `expired`,
  * read along the index on `expiresAt`, which stops at that many.
+ * NOTE: on MariaDB and SQLite the own-row test looks each counted row up in
+ * the table, so on a large backlog this count took 0.5 to 0.8 s.
  */
 async function fewExpired(
   target: SqlTarget,
@@ -495,8 +503,7 @@ function keyStore(
 
   return {
     walk,
-    targetMs: target.dialect === "sqlite" ? SQLITE_TARGET_BATCH_MS : TARGET_BATCH_MS,
-    pauseMs: target.dialect === "sqlite" ? SQLITE_PAUSE_MS : 0,
+    ...pacingOf(target.dialect),
     async batch(cursor, limit, dryRun) {
       const conditions = cursor ? [...expired, after(cursor)] : [...expired];
       const result = await sql<{ k: string | number; expires_at?: unknown }>`
@@ -566,14 +573,15 @@ async function pageStore(target: SqlTarget, names: VerificationNames, expired: R
   /** Where the next window starts: after this address, or at this page. */
   let position: { afterTid?: string; page: number } | undefined;
 
-  function pageRange(from: RawBuilder<unknown>, endPage: number): RawBuilder<unknown> {
+  /** Returns the conditions of the expired rows from `from` up to the start of `endPage`. */
+  function expiredInPages(from: RawBuilder<unknown>, endPage: number): RawBuilder<unknown> {
     return sql`${from} and ctid < ${`(${endPage},0)`}::tid and ${where(expired)}`;
   }
 
   /** Deletes (or counts) every expired row of the next range of about `limit` rows. */
   async function rangeBatch(start: number, limit: number, dryRun: boolean): Promise<BatchResult> {
     const end = Math.min(pages, start + Math.max(1, Math.round(limit / rowsPerPage)));
-    const range = pageRange(sql`ctid >= ${`(${start},0)`}::tid`, end);
+    const range = expiredInPages(sql`ctid >= ${`(${start},0)`}::tid`, end);
     let count: number;
     if (dryRun) {
       const result = await sql<{ count: string | number }>`select count(*) as count from ${table} where ${range}`.execute(db);
@@ -588,8 +596,7 @@ async function pageStore(target: SqlTarget, names: VerificationNames, expired: R
 
   return {
     walk: "ctid",
-    targetMs: TARGET_BATCH_MS,
-    pauseMs: 0,
+    ...pacingOf(target.dialect),
     async batch(cursor, limit, dryRun, exact) {
       if (!position) {
         const page = cursor ? Number(cursor.id) : 0;
@@ -608,7 +615,7 @@ async function pageStore(target: SqlTarget, names: VerificationNames, expired: R
         const from: RawBuilder<unknown> = position.afterTid
           ? sql`ctid > ${position.afterTid}::tid`
           : sql`ctid >= ${`(${startPage},0)`}::tid`;
-        const window = sql`select ctid from ${table} where ${pageRange(from, end)} order by ctid limit ${sql.lit(limit)}`;
+        const window = sql`select ctid from ${table} where ${expiredInPages(from, end)} order by ctid limit ${sql.lit(limit)}`;
         // The window's rows are counted as found even when an overlapping purge
         // deletes some first, so that the walk does not leave the window early.
         const found = dryRun
